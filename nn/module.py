@@ -1,0 +1,278 @@
+"""Module and Parameter: the containers every layer and model is built from.
+
+Contents: Parameter, Module, ModuleList.
+
+A Module registers what is assigned to it: a Parameter into ``_parameters``,
+a Module into ``_modules``, in assignment order (a dict, never a set, so
+parameter order never depends on hashing). Everything else that walks a
+model (``named_parameters``, ``state_dict``, ``to``, ``train``) follows those
+two dicts, so a model is found the same way every time.
+"""
+
+from collections import OrderedDict, namedtuple
+
+import numpy as np
+
+from engine import Tensor, backend
+
+
+class Parameter(Tensor):
+    """A leaf Tensor that requires grad, registered by the Module it is assigned to.
+
+    >>> w = Parameter(np.zeros((2, 3), dtype=np.float32))
+    >>> w.requires_grad, w.shape
+    (True, (2, 3))
+    """
+
+    __slots__ = ()
+
+    def __init__(self, data, requires_grad=True):
+        if isinstance(data, Tensor):
+            data = data.data
+        super().__init__(data, requires_grad=requires_grad)
+
+    def __repr__(self):
+        return "Parameter containing:\n" + super().__repr__()
+
+
+IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+
+
+class Module:
+    """Base class of every layer and model: subclass it, assign parameters and
+    sub-modules in ``__init__`` (after ``super().__init__()``), define ``forward``.
+
+    >>> class Scale(Module):
+    ...     def __init__(self):
+    ...         super().__init__()
+    ...         self.factor = Parameter(np.ones(1, dtype=np.float32))
+    ...     def forward(self, x):
+    ...         return x * self.factor
+    >>> [name for name, _ in Scale().named_parameters()]
+    ['factor']
+    """
+
+    def __init__(self):
+        object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "training", True)
+
+    # ------------------------------------------------------------ registration
+
+    def __setattr__(self, name, value):
+        if "_parameters" not in self.__dict__:
+            raise AttributeError(
+                f"cannot assign {name!r} before Module.__init__() is called in {type(self).__name__}"
+            )
+        for registry in (self._parameters, self._buffers, self._modules):
+            registry.pop(name, None)
+        if isinstance(value, Parameter):
+            self._parameters[name] = value
+        elif isinstance(value, Module):
+            self._modules[name] = value
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name):
+        for registry in (self._parameters, self._buffers, self._modules):
+            registry.pop(name, None)
+        object.__delattr__(self, name)
+
+    def register_buffer(self, name, tensor):
+        """A Tensor that is part of the state (saved, moved by ``to``) but not trained."""
+        self.__setattr__(name, tensor)
+        self._buffers[name] = tensor
+
+    # ------------------------------------------------------------ calling
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(f"{type(self).__name__} does not define forward()")
+
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
+
+    # ------------------------------------------------------------ walking the tree
+
+    def named_modules(self, prefix=""):
+        """(dotted name, module) for this module and every descendant, depth first."""
+        stack, seen = [(prefix, self)], set()
+        while stack:
+            name, module = stack.pop()
+            if id(module) in seen:
+                continue
+            seen.add(id(module))
+            yield name, module
+            children = [(f"{name}.{key}" if name else key, child)
+                        for key, child in module._modules.items() if child is not None]
+            stack.extend(reversed(children))
+
+    def modules(self):
+        return (module for _, module in self.named_modules())
+
+    def named_children(self):
+        return ((name, m) for name, m in self._modules.items() if m is not None)
+
+    def children(self):
+        return (module for _, module in self.named_children())
+
+    def _named(self, registry_name, recurse=True):
+        seen = set()
+        walk = self.named_modules() if recurse else [("", self)]
+        for prefix, module in walk:
+            for name, value in getattr(module, registry_name).items():
+                if value is None or id(value) in seen:
+                    continue
+                seen.add(id(value))  # a shared parameter is listed once
+                yield (f"{prefix}.{name}" if prefix else name), value
+
+    def named_parameters(self, recurse=True):
+        """(dotted name, Parameter) in registration order, e.g. ``('0.weight', ...)``."""
+        return self._named("_parameters", recurse)
+
+    def parameters(self, recurse=True):
+        return (p for _, p in self.named_parameters(recurse))
+
+    def named_buffers(self, recurse=True):
+        return self._named("_buffers", recurse)
+
+    def buffers(self, recurse=True):
+        return (b for _, b in self.named_buffers(recurse))
+
+    # ------------------------------------------------------------ modes and moves
+
+    def train(self, mode=True):
+        """Training mode (dropout active) for this module and all below; returns self."""
+        for module in self.modules():
+            object.__setattr__(module, "training", bool(mode))
+        return self
+
+    def eval(self):
+        return self.train(False)
+
+    def zero_grad(self, set_to_none=True):
+        for p in self.parameters():
+            if set_to_none or p.grad is None:
+                p.grad = None
+            else:
+                p.grad.data = p.grad.data * 0
+
+    def to(self, device=None, dtype=None):
+        """Move (and/or cast to a float ``dtype``) every parameter, gradient and buffer, in place.
+
+        Parameters stay the same objects, so an optimizer built before still holds them.
+        """
+        def convert(array):
+            if dtype is not None and array.dtype.kind == "f":
+                array = array.astype(dtype)
+            return array if device is None else backend.to_device(array, device)
+
+        if device is not None:
+            backend.parse_device(device)
+        for tensor in [*self.parameters(), *self.buffers()]:
+            tensor.data = convert(tensor.data)
+            if tensor.grad is not None:
+                tensor.grad.data = convert(tensor.grad.data)
+        return self
+
+    def double(self):
+        return self.to(dtype=np.float64)
+
+    def float(self):
+        return self.to(dtype=np.float32)
+
+    # ------------------------------------------------------------ state
+
+    def state_dict(self):
+        """Ordered name -> NumPy array (a copy) of every parameter and buffer.
+
+        Names and layouts are PyTorch's, so ``{k: v.numpy() for k, v in
+        torch_model.state_dict().items()}`` loads into the matching model here.
+        """
+        state = OrderedDict()
+        for name, tensor in [*self.named_parameters(), *self.named_buffers()]:
+            state[name] = np.array(backend.to_numpy(tensor.data), copy=True)
+        return state
+
+    def load_state_dict(self, state_dict, strict=True):
+        """Copy arrays (anything ``numpy.asarray`` takes) into the parameters and buffers.
+
+        Each keeps its dtype and device. A missing key, an unexpected key (when
+        ``strict``) or a wrong shape raises a KeyError/ValueError naming every
+        offender, before anything is changed. Returns (missing_keys, unexpected_keys).
+        """
+        own = OrderedDict([*self.named_parameters(), *self.named_buffers()])
+        arrays = {name: np.asarray(value) for name, value in state_dict.items()}
+        missing = [name for name in own if name not in arrays]
+        unexpected = [name for name in arrays if name not in own]
+        wrong_shape = [
+            f"{name}: expected shape {own[name].shape}, got {arrays[name].shape}"
+            for name in own
+            if name in arrays and arrays[name].shape != own[name].shape
+        ]
+        problems = []
+        if strict and missing:
+            problems.append(f"missing keys: {missing}")
+        if strict and unexpected:
+            problems.append(f"unexpected keys: {unexpected}")
+        if wrong_shape:
+            problems.append("wrong shapes: " + "; ".join(wrong_shape))
+        if problems:
+            raise ValueError(
+                f"load_state_dict into {type(self).__name__} failed, nothing was loaded: "
+                + " | ".join(problems)
+            )
+        for name, tensor in own.items():
+            if name in arrays:
+                value = arrays[name].astype(tensor.dtype, copy=True)
+                tensor.data = backend.to_device(value, tensor.device)
+        return IncompatibleKeys(missing, unexpected)
+
+    # ------------------------------------------------------------ printing
+
+    def extra_repr(self):
+        """One line of settings shown inside the repr (override in layers)."""
+        return ""
+
+    def __repr__(self):
+        lines = [f"({name}): " + repr(m).replace("\n", "\n  ") for name, m in self.named_children()]
+        head = f"{type(self).__name__}({self.extra_repr()}"
+        if not lines:
+            return head + ")"
+        return head + "\n  " + "\n  ".join(lines) + "\n)"
+
+
+class ModuleList(Module):
+    """A list of modules, registered under the names '0', '1', ...
+
+    >>> layers = ModuleList([Module(), Module()])
+    >>> len(layers), [name for name, _ in layers.named_children()]
+    (2, ['0', '1'])
+    """
+
+    def __init__(self, modules=()):
+        super().__init__()
+        for module in modules:
+            self.append(module)
+
+    def append(self, module):
+        if not isinstance(module, Module):
+            raise TypeError(f"ModuleList holds Modules; got {type(module).__name__}")
+        self.__setattr__(str(len(self._modules)), module)
+        return self
+
+    def extend(self, modules):
+        for module in modules:
+            self.append(module)
+        return self
+
+    def __getitem__(self, index):
+        modules = list(self._modules.values())
+        if isinstance(index, slice):
+            return ModuleList(modules[index])
+        return modules[index]
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
