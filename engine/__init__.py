@@ -67,7 +67,15 @@ from engine.ops import (
     where,
 )
 from engine.ops.elementwise import stable_sigmoid
-from engine.tensor import Function, Tensor, enable_grad, is_grad_enabled, no_grad, tensor, unbroadcast
+from engine.tensor import (
+    Function,
+    Tensor,
+    enable_grad,
+    is_grad_enabled,
+    no_grad,
+    tensor,
+    unbroadcast,
+)
 
 __all__ = [
     "Function", "Tensor", "abs", "add", "arange", "astype", "broadcast_to", "chunk", "clip",

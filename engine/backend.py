@@ -57,15 +57,15 @@ def parse_device(device):
 
 
 def device_of(array):
-    """'cpu' for a NumPy array, 'cuda:N' for a CuPy array on GPU N."""
-    if isinstance(array, np.ndarray):
+    """'cpu' for a NumPy array (or scalar), 'cuda:N' for a CuPy array on GPU N."""
+    if isinstance(array, (np.ndarray, np.generic)):
         return "cpu"
     return f"cuda:{array.device.id}"
 
 
 def xp_of(array):
     """The array module (numpy or cupy) that ``array`` belongs to."""
-    if isinstance(array, np.ndarray):
+    if isinstance(array, (np.ndarray, np.generic)):
         return np
     return get_cupy()
 
@@ -84,8 +84,8 @@ def to_device(array, device):
 
 def to_numpy(array):
     """Always a NumPy array (copied from the GPU when needed)."""
-    if isinstance(array, np.ndarray):
-        return array
+    if isinstance(array, (np.ndarray, np.generic)):
+        return np.asarray(array)
     return array.get()
 
 

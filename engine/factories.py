@@ -6,6 +6,7 @@ zeros ones full zeros_like ones_like arange eye randn rand uniform normal
 
 import numpy as np
 
+from engine.backend import xp_of
 from engine.tensor import Tensor
 
 
@@ -14,7 +15,8 @@ def _make(array, dtype, device, requires_grad):
 
 
 def _shape(shape):
-    return tuple(shape[0]) if len(shape) == 1 and not isinstance(shape[0], int) else shape
+    """``(2, 3)`` from ``zeros(2, 3)`` or ``zeros((2, 3))``."""
+    return tuple(shape[0]) if len(shape) == 1 and not np.isscalar(shape[0]) else shape
 
 
 def zeros(*shape, dtype="float32", device=None, requires_grad=False):
@@ -30,11 +32,13 @@ def full(shape, value, dtype="float32", device=None, requires_grad=False):
 
 
 def zeros_like(t, requires_grad=False):
-    return Tensor(t.data * 0, requires_grad=requires_grad)
+    """Zeros of ``t``'s shape, dtype and device."""
+    return Tensor(xp_of(t.data).zeros_like(t.data), requires_grad=requires_grad)
 
 
 def ones_like(t, requires_grad=False):
-    return Tensor(t.data * 0 + 1, requires_grad=requires_grad)
+    """Ones of ``t``'s shape, dtype and device."""
+    return Tensor(xp_of(t.data).ones_like(t.data), requires_grad=requires_grad)
 
 
 def arange(start, stop=None, step=1, dtype="int64", device=None):

@@ -93,7 +93,8 @@ def _central_difference(objective, data, step, eps):
 def _report(index, shape, analytic, numeric, atol, rtol, what="the gradient"):
     error = np.abs(analytic - numeric) - (atol + rtol * np.abs(numeric))
     if not (error <= 0).all():
-        worst = np.unravel_index(np.nanargmax(np.where(np.isnan(error), np.inf, error)), error.shape)
+        error = np.where(np.isnan(error), np.inf, error)  # a nan is the worst
+        worst = tuple(int(i) for i in np.unravel_index(np.argmax(error), error.shape))
         raise AssertionError(
             f"gradcheck failed for input {index} (shape {shape}), {what}: worst element {worst}: "
             f"analytic {analytic[worst]:.8g}, numeric {numeric[worst]:.8g}, "

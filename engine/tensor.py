@@ -5,18 +5,22 @@ Contents:
     Function       one op: forward and backward on raw arrays, apply() records the graph
     unbroadcast    undoes NumPy broadcasting in backward, in one place
     Tensor         an array + requires_grad + grad + the Function that made it
-    backward       iterative reverse topological walk over the graph
+    backward       iterative walk over the graph, latest node first
     operators      the dunders, written out, one line each
 
 A Tensor made by an op remembers its Function (``_ctx``); the Function
 remembers its input Tensors (``parents``) and whatever arrays its backward
-needs. ``Tensor.backward`` sorts those Functions topologically with an
-explicit stack (no recursion: an RNN unrolled over 10,000 steps is a deep
-graph), then calls each one's backward once, after every consumer of its
-outputs has contributed, so a value used twice gets the sum of both paths.
+needs, and its creation number (``sequence``). ``Tensor.backward`` walks the
+Functions from the latest-created down, with an explicit heap (no recursion:
+an RNN unrolled over 10,000 steps is a deep graph, as in Chainer's
+``_get_ordered_func_heap``). A node is created after the nodes of its inputs,
+so each one's backward runs once, after every consumer of its outputs has
+contributed: a value used twice gets the sum of both paths.
 """
 
 import functools
+import heapq
+import itertools
 
 import numpy as np
 
@@ -79,7 +83,7 @@ class Function:
     per input (a tuple, or a bare array for a single input; None where
     ``needs_input_grad`` is False). Both work on raw arrays of the inputs'
     backend (numpy or cupy). Gradients may come back in the broadcast output
-    shape; ``apply``'s caller reduces them to each input's shape.
+    shape; the backward walk reduces them to each input's shape.
     Arrays that backward needs are stored as attributes of ``self``.
     """
 
@@ -88,6 +92,7 @@ class Function:
     num_outputs = 1
     retained = None  # {output index: Tensor} for non-leaf outputs that retain_grad()
     released = False  # True once backward() has freed what this node saved
+    sequence = 0  # creation order of recorded nodes: each is later than its inputs' nodes
 
     @classmethod
     def apply(cls, *inputs, **options):
@@ -100,19 +105,21 @@ class Function:
         except (ValueError, IndexError) as error:
             shapes = ", ".join(str(t.shape) for t in inputs)
             raise type(error)(f"{cls.__name__}: {error} (input shapes: {shapes})") from None
-        requires_grad = _GradMode.enabled and any(t.requires_grad for t in inputs)
+        needs = tuple([t.requires_grad for t in inputs]) if _GradMode.enabled else ()
+        requires_grad = True in needs
         if requires_grad:
-            ctx.parents = inputs
-            ctx.needs_input_grad = tuple(t.requires_grad for t in inputs)
+            ctx.parents, ctx.needs_input_grad = inputs, needs
+            ctx.sequence = next(_creation_order)  # later than the nodes of its inputs
         else:
             ctx = None
-        if isinstance(out, np.generic):  # NumPy turns 0-d results into scalars
-            out = np.asarray(out)
-        if isinstance(out, tuple):
-            if ctx is not None:
-                ctx.num_outputs = len(out)
-                ctx.output_meta = [(o.shape, o.dtype) for o in out]
-            return tuple(Tensor._make(o, requires_grad, ctx, i) for i, o in enumerate(out))
+        if type(out) is not np.ndarray:  # a NumPy scalar, a CuPy array or several outputs
+            if isinstance(out, np.generic):  # NumPy turns 0-d results into scalars
+                out = np.asarray(out)
+            elif isinstance(out, tuple):
+                if ctx is not None:
+                    ctx.num_outputs = len(out)
+                    ctx.output_meta = [(o.shape, o.dtype) for o in out]
+                return tuple(Tensor._make(o, requires_grad, ctx, i) for i, o in enumerate(out))
         return Tensor._make(out, requires_grad, ctx, 0)
 
     def forward(self, *arrays, **options):
@@ -127,19 +134,24 @@ class Function:
         self.released = True
 
 
+_creation_order = itertools.count()
+
+
 def _check_compatible(op_name, inputs):
     """Raise before any work if the inputs live on two devices or mix float dtypes."""
-    first = inputs[0]
+    first = inputs[0].data
+    on_cpu = isinstance(first, np.ndarray)
     for other in inputs[1:]:
-        if type(other.data) is not type(first.data) or (
-            not isinstance(first.data, np.ndarray) and other.device != first.device
+        data = other.data
+        if isinstance(data, np.ndarray) != on_cpu or (
+            not on_cpu and other.device != inputs[0].device
         ):
             raise RuntimeError(
-                f"{op_name}: inputs are on different devices: {first.device} and {other.device}"
+                f"{op_name}: inputs are on different devices: {inputs[0].device} and {other.device}"
             )
-        if other.dtype != first.dtype and other.dtype.kind == "f" == first.dtype.kind:
+        if data.dtype != first.dtype and data.dtype.kind == "f" == first.dtype.kind:
             raise TypeError(
-                f"{op_name}: inputs have different float dtypes: {first.dtype} and {other.dtype}"
+                f"{op_name}: inputs have different float dtypes: {first.dtype} and {data.dtype}"
                 " (no silent upcast; convert one with .astype())"
             )
 
@@ -230,6 +242,9 @@ class Tensor:
     def __len__(self):
         return len(self.data)
 
+    def __bool__(self):  # a one-element tensor only, as NumPy and PyTorch
+        return bool(self.data)
+
     def __repr__(self):
         body = np.array2string(backend.to_numpy(self.data), separator=", ", prefix="tensor(")
         extras = "" if self.device == "cpu" else f", device='{self.device}'"
@@ -318,43 +333,7 @@ class Tensor:
         if self._ctx is None:
             self._accumulate(grad)
             return
-        root = self._ctx
-        pending = {root: [None] * root.num_outputs}  # node -> gradient of each of its outputs
-        pending[root][self._output_index] = grad
-        for node in _reverse_topological_order(root):
-            output_grads = pending.pop(node)
-            if node.released:
-                raise RuntimeError(
-                    "backward(): part of this graph was freed by an earlier backward(); "
-                    "pass retain_graph=True to the earlier call"
-                )
-            if node.retained:
-                for index, tensor in node.retained.items():
-                    if output_grads[index] is not None:
-                        tensor._accumulate(output_grads[index])
-            if node.num_outputs == 1:
-                input_grads = node.backward(output_grads[0])
-            else:
-                input_grads = node.backward(*_fill_missing(node, output_grads))
-            if not isinstance(input_grads, tuple):
-                input_grads = (input_grads,)
-            for parent, needed, g in zip(node.parents, node.needs_input_grad, input_grads):
-                if not needed or g is None:
-                    continue
-                if g.shape != parent.data.shape:
-                    g = unbroadcast(g, parent.data.shape, type(node).__name__)
-                if g.dtype != parent.data.dtype:
-                    g = g.astype(parent.data.dtype)
-                if parent._ctx is None:
-                    parent._accumulate(g)
-                    continue
-                slots = pending.get(parent._ctx)
-                if slots is None:
-                    slots = pending[parent._ctx] = [None] * parent._ctx.num_outputs
-                index = parent._output_index
-                slots[index] = g if slots[index] is None else slots[index] + g
-            if not retain_graph:
-                node.release()
+        _run_backward(self._ctx, self._output_index, grad, retain_graph)
 
     # ------------------------------------------------------------ operators
     # Each line calls the op; reflected forms put the operands back in order.
@@ -464,14 +443,14 @@ class Tensor:
     def log_softmax(self, axis=-1):
         return ops.log_softmax(self, axis)
 
-    def reshape(self, *shape):
-        return ops.reshape(self, shape[0] if len(shape) == 1 else shape)
+    def reshape(self, *shape):  # x.reshape(2, 3) or x.reshape((2, 3))
+        return ops.reshape(self, _one_tuple(shape))
 
-    def transpose(self, *axes):
-        return ops.transpose(self, axes[0] if len(axes) == 1 else (axes or None))
+    def transpose(self, *axes):  # x.transpose(1, 0) or x.transpose((1, 0)); none: reversed
+        return ops.transpose(self, _one_tuple(axes) or None)
 
     def permute(self, *axes):
-        return ops.transpose(self, axes[0] if len(axes) == 1 else axes)
+        return ops.transpose(self, _one_tuple(axes))
 
     def swapaxes(self, axis1, axis2):
         return ops.swapaxes(self, axis1, axis2)
@@ -489,6 +468,74 @@ class Tensor:
         return ops.matmul(self, other)
 
 
+def _run_backward(root, output_index, grad, retain_graph):
+    """Propagate ``grad`` (of output ``output_index`` of node ``root``) down to the leaves.
+
+    Nodes run latest-created first: each consumer of a node's outputs was created
+    after it, so it has added its share to ``pending`` by the time the node runs.
+    """
+    if root.released:
+        raise RuntimeError(_FREED)
+    pending = {root: [None] * root.num_outputs}  # node -> the gradient of each output
+    pending[root][output_index] = grad
+    leaf_grads = {}  # leaf Tensor -> its summed gradient, stored once at the end
+    heap = [(-root.sequence, root)]
+    pop, push = heapq.heappop, heapq.heappush
+    while heap:
+        node = pop(heap)[1]
+        output_grads = pending.pop(node)
+        if node.retained:
+            for index, tensor in node.retained.items():
+                if output_grads[index] is not None:
+                    tensor._accumulate(output_grads[index])
+        if node.num_outputs == 1:
+            input_grads = node.backward(output_grads[0])
+        else:
+            input_grads = node.backward(*_fill_missing(node, output_grads))
+        if not isinstance(input_grads, tuple):
+            input_grads = (input_grads,)
+        for parent, needed, g in zip(node.parents, node.needs_input_grad, input_grads):
+            if not needed or g is None:
+                continue
+            if isinstance(g, np.generic):  # NumPy turns 0-d results into scalars
+                g = np.asarray(g)
+            data = parent.data
+            if g.shape != data.shape:
+                g = unbroadcast(g, data.shape, type(node).__name__)
+            if g.dtype != data.dtype:
+                g = g.astype(data.dtype)
+            producer = parent._ctx
+            if producer is None:
+                previous = leaf_grads.get(parent)
+                leaf_grads[parent] = g if previous is None else previous + g
+                continue
+            slots = pending.get(producer)
+            if slots is None:
+                if producer.released:
+                    raise RuntimeError(_FREED)
+                slots = pending[producer] = [None] * producer.num_outputs
+                push(heap, (-producer.sequence, producer))
+            index = parent._output_index
+            slots[index] = g if slots[index] is None else slots[index] + g
+        if not retain_graph:
+            node.release()
+    for leaf, g in leaf_grads.items():
+        leaf._accumulate(g)
+
+
+def _one_tuple(args):
+    """``(2, 3)`` from the arguments ``2, 3`` or ``(2, 3)`` (a lone None stays None)."""
+    if len(args) == 1 and not np.isscalar(args[0]):
+        return None if args[0] is None else tuple(args[0])
+    return args
+
+
+_FREED = (
+    "backward(): part of this graph was freed by an earlier backward(); "
+    "pass retain_graph=True to the earlier call"
+)
+
+
 def _fill_missing(node, output_grads):
     """Zeros for the outputs of a multi-output node that got no gradient."""
     xp = backend.xp_of(node.parents[0].data)
@@ -496,31 +543,6 @@ def _fill_missing(node, output_grads):
         xp.zeros(shape, dtype) if g is None else g
         for g, (shape, dtype) in zip(output_grads, node.output_meta)
     ]
-
-
-def _reverse_topological_order(root):
-    """The Functions that ``root`` depends on, each after all of its consumers.
-
-    Depth-first with an explicit stack: a node is emitted once all of its
-    inputs' nodes are, then the list is reversed.
-    """
-    order, visited = [], set()
-    stack = [(root, False)]
-    while stack:
-        node, inputs_done = stack.pop()
-        if inputs_done:
-            order.append(node)
-            continue
-        if node in visited:
-            continue
-        visited.add(node)
-        stack.append((node, True))
-        for parent in node.parents:
-            producer = parent._ctx
-            if producer is not None and producer not in visited:
-                stack.append((producer, False))
-    order.reverse()
-    return order
 
 
 def tensor(data, dtype=None, requires_grad=False, device=None):

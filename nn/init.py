@@ -23,7 +23,9 @@ def _fill(tensor, values):
 def fan_in_and_fan_out(tensor):
     """(fan_in, fan_out) of a weight of shape (out, in, *kernel), as PyTorch computes them."""
     if tensor.ndim < 2:
-        raise ValueError(f"fan in and fan out need a tensor of 2 or more dimensions; got shape {tensor.shape}")
+        raise ValueError(
+            f"fan in and fan out need a tensor of 2 or more dimensions; got shape {tensor.shape}"
+        )
     receptive = math.prod(tensor.shape[2:])
     return tensor.shape[1] * receptive, tensor.shape[0] * receptive
 

@@ -63,14 +63,19 @@ class Module:
     def __setattr__(self, name, value):
         if "_parameters" not in self.__dict__:
             raise AttributeError(
-                f"cannot assign {name!r} before Module.__init__() is called in {type(self).__name__}"
+                f"cannot assign {name!r} before Module.__init__() is called in "
+                f"{type(self).__name__}"
             )
-        for registry in (self._parameters, self._buffers, self._modules):
-            registry.pop(name, None)
-        if isinstance(value, Parameter):
-            self._parameters[name] = value
-        elif isinstance(value, Module):
-            self._modules[name] = value
+        plain_tensor = isinstance(value, Tensor) and not isinstance(value, Parameter)
+        if name in self._buffers and (value is None or plain_tensor):
+            self._buffers[name] = value  # a buffer stays a buffer when its value is replaced
+        else:
+            for registry in (self._parameters, self._buffers, self._modules):
+                registry.pop(name, None)
+            if isinstance(value, Parameter):
+                self._parameters[name] = value
+            elif isinstance(value, Module):
+                self._modules[name] = value
         object.__setattr__(self, name, value)
 
     def __delattr__(self, name):
@@ -93,12 +98,15 @@ class Module:
 
     # ------------------------------------------------------------ walking the tree
 
-    def named_modules(self, prefix=""):
-        """(dotted name, module) for this module and every descendant, depth first."""
+    def named_modules(self, prefix="", remove_duplicate=True):
+        """(dotted name, module) for this module and every descendant, depth first.
+
+        A module reachable by two paths is listed once, unless ``remove_duplicate=False``.
+        """
         stack, seen = [(prefix, self)], set()
         while stack:
             name, module = stack.pop()
-            if id(module) in seen:
+            if remove_duplicate and id(module) in seen:
                 continue
             seen.add(id(module))
             yield name, module
@@ -115,12 +123,12 @@ class Module:
     def children(self):
         return (module for _, module in self.named_children())
 
-    def _named(self, registry_name, recurse=True):
+    def _named(self, registry_name, recurse=True, remove_duplicate=True):
         seen = set()
-        walk = self.named_modules() if recurse else [("", self)]
+        walk = self.named_modules(remove_duplicate=remove_duplicate) if recurse else [("", self)]
         for prefix, module in walk:
             for name, value in getattr(module, registry_name).items():
-                if value is None or id(value) in seen:
+                if value is None or (remove_duplicate and id(value) in seen):
                     continue
                 seen.add(id(value))  # a shared parameter is listed once
                 yield (f"{prefix}.{name}" if prefix else name), value
@@ -150,11 +158,19 @@ class Module:
         return self.train(False)
 
     def zero_grad(self, set_to_none=True):
+        """Forget every parameter's gradient (or fill it with zeros, in place)."""
         for p in self.parameters():
             if set_to_none or p.grad is None:
                 p.grad = None
             else:
-                p.grad.data = p.grad.data * 0
+                p.grad.data.fill(0)
+
+    def apply(self, fn):
+        """Call ``fn(module)`` on every sub-module, then on this one; returns self."""
+        for module in self.children():
+            module.apply(fn)
+        fn(self)
+        return self
 
     def to(self, device=None, dtype=None):
         """Move (and/or cast to a float ``dtype``) every parameter, gradient and buffer, in place.
@@ -182,26 +198,42 @@ class Module:
 
     # ------------------------------------------------------------ state
 
+    def _state_tensors(self):
+        """name -> Tensor of every parameter and buffer; a shared one under each of its names."""
+        return OrderedDict([*self._named("_parameters", remove_duplicate=False),
+                            *self._named("_buffers", remove_duplicate=False)])
+
     def state_dict(self):
-        """Ordered name -> NumPy array (a copy) of every parameter and buffer.
+        """Ordered name -> NumPy array (a copy, from the GPU where needed) of every
+        parameter and buffer.
 
         Names and layouts are PyTorch's, so ``{k: v.numpy() for k, v in
         torch_model.state_dict().items()}`` loads into the matching model here.
+        A parameter shared by two sub-modules appears under both names, as in PyTorch.
+
+        >>> class Affine(Module):
+        ...     def __init__(self):
+        ...         super().__init__()
+        ...         self.weight = Parameter(np.ones((2, 2), dtype=np.float32))
+        >>> {name: a.shape for name, a in Affine().state_dict().items()}
+        {'weight': (2, 2)}
         """
-        state = OrderedDict()
-        for name, tensor in [*self.named_parameters(), *self.named_buffers()]:
-            state[name] = np.array(backend.to_numpy(tensor.data), copy=True)
-        return state
+        return OrderedDict(
+            (name, np.array(backend.to_numpy(tensor.data), copy=True))
+            for name, tensor in self._state_tensors().items()
+        )
 
     def load_state_dict(self, state_dict, strict=True):
-        """Copy arrays (anything ``numpy.asarray`` takes) into the parameters and buffers.
+        """Copy arrays into the parameters and buffers; returns (missing_keys, unexpected_keys).
 
-        Each keeps its dtype and device. A missing key, an unexpected key (when
-        ``strict``) or a wrong shape raises a KeyError/ValueError naming every
-        offender, before anything is changed. Returns (missing_keys, unexpected_keys).
+        Values may be anything ``numpy.asarray`` takes (a PyTorch tensor, a list),
+        a CuPy array or a Tensor. Each parameter keeps its dtype, device and identity.
+        A missing or an unexpected key (when ``strict``) or a wrong shape (always)
+        raises a ValueError naming every offending key, and the two shapes of each
+        wrong one, before anything is changed.
         """
-        own = OrderedDict([*self.named_parameters(), *self.named_buffers()])
-        arrays = {name: np.asarray(value) for name, value in state_dict.items()}
+        own = self._state_tensors()
+        arrays = OrderedDict((name, _as_numpy(value)) for name, value in state_dict.items())
         missing = [name for name in own if name not in arrays]
         unexpected = [name for name in arrays if name not in own]
         wrong_shape = [
@@ -221,10 +253,10 @@ class Module:
                 f"load_state_dict into {type(self).__name__} failed, nothing was loaded: "
                 + " | ".join(problems)
             )
-        for name, tensor in own.items():
-            if name in arrays:
-                value = arrays[name].astype(tensor.dtype, copy=True)
-                tensor.data = backend.to_device(value, tensor.device)
+        converted = {name: arrays[name].astype(tensor.dtype, copy=True)  # all converted first
+                     for name, tensor in own.items() if name in arrays}
+        for name, value in converted.items():
+            own[name].data = backend.to_device(value, own[name].device)
         return IncompatibleKeys(missing, unexpected)
 
     # ------------------------------------------------------------ printing
@@ -234,11 +266,23 @@ class Module:
         return ""
 
     def __repr__(self):
-        lines = [f"({name}): " + repr(m).replace("\n", "\n  ") for name, m in self.named_children()]
-        head = f"{type(self).__name__}({self.extra_repr()}"
-        if not lines:
-            return head + ")"
-        return head + "\n  " + "\n  ".join(lines) + "\n)"
+        """PyTorch's layout: ``Name(extra)`` or one indented line per setting and child."""
+        extra = self.extra_repr()
+        lines = extra.split("\n") if extra else []
+        children = [f"({name}): " + repr(m).replace("\n", "\n  ")
+                    for name, m in self.named_children()]
+        if not children and len(lines) <= 1:
+            return f"{type(self).__name__}({extra})"
+        return f"{type(self).__name__}(\n  " + "\n  ".join(lines + children) + "\n)"
+
+
+def _as_numpy(value):
+    """A NumPy array from a Tensor, a CuPy array or anything ``numpy.asarray`` takes."""
+    if isinstance(value, Tensor):
+        value = value.data
+    if hasattr(value, "__cuda_array_interface__") and hasattr(value, "get"):  # a CuPy array
+        return value.get()
+    return np.asarray(value)
 
 
 class ModuleList(Module):

@@ -21,7 +21,7 @@ def _constant(value, like):
     if isinstance(value, (bool, int, float, np.generic)):
         if like.dtype.kind == "f":
             dtype = like.dtype  # a number takes the tensor's float dtype
-        elif isinstance(value, float) or getattr(value, "dtype", np.int64).kind == "f":
+        elif isinstance(value, (float, np.floating)):
             dtype = np.float32
         else:
             dtype = np.result_type(like.dtype, value)
@@ -38,9 +38,13 @@ def _float_of(tensor, like):
 
 def operands(a, b):
     """Two Tensors from ``a`` and ``b``, at most one of which may be a number or array."""
+    if isinstance(a, Tensor) and isinstance(b, Tensor) and a.data.dtype == b.data.dtype:
+        return a, b  # the common case, first
     if not isinstance(a, Tensor):
         if not isinstance(b, Tensor):
-            raise TypeError(f"expected at least one Tensor; got {type(a).__name__} and {type(b).__name__}")
+            raise TypeError(
+                f"expected at least one Tensor; got {type(a).__name__} and {type(b).__name__}"
+            )
         a = _constant(a, b)
     elif not isinstance(b, Tensor):
         b = _constant(b, a)
@@ -110,6 +114,8 @@ class PowScalar(Function):
         return a**exponent
 
     def backward(self, grad):
+        if self.exponent == 0:  # a^0 is constant (and 0 * a^-1 would be nan at a = 0)
+            return xp_of(grad).zeros_like(grad)
         return grad * self.exponent * self.a ** (self.exponent - 1)  # d(a^p) = p a^(p-1) da
 
 
@@ -164,6 +170,8 @@ def div(a, b):
 def pow(a, exponent):
     """``a ** exponent``; a number exponent is a constant, a Tensor one gets a gradient."""
     if isinstance(a, Tensor) and isinstance(exponent, (int, float, np.generic)):
+        if isinstance(exponent, np.generic):  # a Python number takes the tensor's dtype
+            exponent = exponent.item()
         return PowScalar.apply(a, exponent=exponent)
     return Pow.apply(*operands(a, exponent))
 
@@ -263,7 +271,7 @@ class Sigmoid(Function):
 class ReLU(Function):
     def forward(self, a):
         self.positive = a > 0
-        return a * self.positive
+        return xp_of(a).maximum(a, 0)  # not a * positive: that is nan at -inf
 
     def backward(self, grad):
         return grad * self.positive  # d relu(a) = [a > 0] da

@@ -1,7 +1,7 @@
 """Matrix product: MatMul, for 1-D, 2-D and batched N-D operands (NumPy's rules)."""
 
-from engine.tensor import Function
 from engine.ops.elementwise import operands
+from engine.tensor import Function
 
 
 class MatMul(Function):
@@ -32,11 +32,14 @@ def matmul(a, b):
     are a row (on the left) or a column (on the right) that is dropped again."""
     a, b = operands(a, b)
     if a.ndim == 0 or b.ndim == 0:
-        raise ValueError(f"matmul: operands must have at least 1 dimension; got shapes {a.shape} and {b.shape}")
+        raise ValueError(
+            f"matmul: operands must have at least 1 dimension; got shapes {a.shape} and {b.shape}"
+        )
     inner_a, inner_b = a.shape[-1], b.shape[-2] if b.ndim > 1 else b.shape[0]
     if inner_a != inner_b:
         raise ValueError(
             f"matmul: shapes {a.shape} and {b.shape} do not align: {inner_a} (last axis of the "
-            f"first) != {inner_b} ({'first' if b.ndim == 1 else 'second-to-last'} axis of the second)"
+            f"first) != {inner_b} ({'first' if b.ndim == 1 else 'second-to-last'} axis of the "
+            "second)"
         )
     return MatMul.apply(a, b)

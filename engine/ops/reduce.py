@@ -2,7 +2,8 @@
 
 ``axis`` (None, an int or a tuple, negatives allowed) and ``keepdims`` are
 normalised once, in ``_axes``; every backward first puts the reduced axes back
-(``_unreduce``) so the output gradient broadcasts against the input.
+(``_unreduce``) so the output gradient broadcasts against the input, and
+``_drop_axes`` takes them away from a result computed with keepdims.
 """
 
 from engine.backend import xp_of
@@ -13,10 +14,12 @@ def _axes(axis, ndim, op_name):
     """``axis`` as a sorted tuple of non-negative axes, checked against ``ndim``."""
     if axis is None:
         return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    axes = tuple(axis) if isinstance(axis, (tuple, list)) else (axis,)
     for a in axes:
         if not -ndim <= a < ndim:
-            raise ValueError(f"{op_name}: axis {a} is out of range for a tensor of {ndim} dimensions")
+            raise ValueError(
+                f"{op_name}: axis {a} is out of range for a tensor of {ndim} dimensions"
+            )
     axes = tuple(sorted(a % ndim for a in axes))
     if len(set(axes)) != len(axes):
         raise ValueError(f"{op_name}: repeated axis in {axis}")
@@ -29,6 +32,11 @@ def _unreduce(grad, axes, keepdims):
         return grad
     dims = iter(grad.shape)
     return grad.reshape([1 if i in axes else next(dims) for i in range(grad.ndim + len(axes))])
+
+
+def _drop_axes(array, axes):
+    """``array`` (reduced with keepdims=True) without the size-1 ``axes``."""
+    return array.reshape([n for i, n in enumerate(array.shape) if i not in axes])
 
 
 class Sum(Function):
@@ -66,7 +74,7 @@ class Max(Function):
         out = getattr(a, self.pick)(axis=axes, keepdims=True)
         winners = a == out
         self.share = winners / winners.sum(axis=axes, keepdims=True)
-        return out if keepdims else out.reshape([n for i, n in enumerate(out.shape) if i not in axes])
+        return out if keepdims else _drop_axes(out, axes)
 
     def backward(self, grad):
         return _unreduce(grad, self.axes, self.keepdims) * self.share
@@ -79,17 +87,19 @@ class Min(Max):
 class LogSumExp(Function):
     def forward(self, a, axes, keepdims):
         xp = xp_of(a)
-        self.axes, self.keepdims, self.a = axes, keepdims, a
+        self.axes, self.keepdims = axes, keepdims
         shift = a.max(axis=axes, keepdims=True)
         shift = xp.where(xp.isfinite(shift), shift, 0)  # rows of -inf stay -inf, not nan
-        self.out = shift + xp.log(xp.exp(a - shift).sum(axis=axes, keepdims=True))
-        if keepdims:
-            return self.out
-        return self.out.reshape([n for i, n in enumerate(self.out.shape) if i not in axes])
+        e = xp.exp(a - shift)
+        total = e.sum(axis=axes, keepdims=True)
+        # saved from the shifted values: exp(a - lse) loses digits when lse is large (1e4)
+        self.softmax = e / total
+        out = shift + xp.log(total)
+        return out if keepdims else _drop_axes(out, axes)
 
     def backward(self, grad):
         # d lse(a) = softmax(a) . da
-        return _unreduce(grad, self.axes, self.keepdims) * xp_of(grad).exp(self.a - self.out)
+        return _unreduce(grad, self.axes, self.keepdims) * self.softmax
 
 
 class Softmax(Function):

@@ -28,7 +28,7 @@ class Transpose(Function):
         return a.transpose(axes)
 
     def backward(self, grad):
-        return grad.transpose(np.argsort(self.axes))  # the inverse permutation
+        return grad.transpose(tuple(np.argsort(self.axes).tolist()))  # the inverse permutation
 
 
 class BroadcastTo(Function):
@@ -39,10 +39,10 @@ class BroadcastTo(Function):
         return grad  # Tensor.backward sums over the broadcast axes
 
 
-def _is_basic(index):
-    """True for an index of ints, slices, None and Ellipsis only (a view, no repeats)."""
+def _picks_once(index):
+    """True when ``index`` holds no integer array, so that no element is picked twice."""
     parts = index if isinstance(index, tuple) else (index,)
-    return all(isinstance(p, (int, slice, type(None), type(Ellipsis))) for p in parts)
+    return all(p.dtype.kind == "b" for p in parts if hasattr(p, "dtype"))
 
 
 class GetItem(Function):
@@ -52,7 +52,7 @@ class GetItem(Function):
 
     def backward(self, grad):
         full = xp_of(grad).zeros(self.shape, dtype=self.dtype)
-        if _is_basic(self.index):
+        if _picks_once(self.index):
             full[self.index] = grad
         else:  # integer arrays may repeat an element: every pick adds its gradient
             backend.scatter_add(full, self.index, grad)
@@ -108,7 +108,9 @@ class ToDevice(Function):
 
 def _axis(axis, ndim, op_name):
     if not -ndim <= axis < ndim:
-        raise ValueError(f"{op_name}: axis {axis} is out of range for a tensor of {ndim} dimensions")
+        raise ValueError(
+            f"{op_name}: axis {axis} is out of range for a tensor of {ndim} dimensions"
+        )
     return axis % ndim
 
 
@@ -120,8 +122,11 @@ def reshape(a, shape):
 def transpose(a, axes=None):
     """Permute the axes (reverse them when ``axes`` is None)."""
     axes = tuple(range(a.ndim))[::-1] if axes is None else tuple(axes)
-    if sorted(x % max(a.ndim, 1) for x in axes) != list(range(a.ndim)):
-        raise ValueError(f"transpose: axes {axes} are not a permutation of a tensor of shape {a.shape}")
+    in_range = all(-a.ndim <= x < a.ndim for x in axes)
+    if not in_range or sorted(x % a.ndim for x in axes) != list(range(a.ndim)):
+        raise ValueError(
+            f"transpose: axes {axes} are not a permutation of the axes of shape {a.shape}"
+        )
     return Transpose.apply(a, axes=tuple(x % a.ndim for x in axes))
 
 
@@ -147,7 +152,9 @@ def squeeze(a, axis=None):
         axes = [_axis(x, a.ndim, "squeeze") for x in ((axis,) if isinstance(axis, int) else axis)]
         for x in axes:
             if a.shape[x] != 1:
-                raise ValueError(f"squeeze: axis {x} of shape {a.shape} has size {a.shape[x]}, not 1")
+                raise ValueError(
+                    f"squeeze: axis {x} of shape {a.shape} has size {a.shape[x]}, not 1"
+                )
     return Reshape.apply(a, shape=tuple(n for i, n in enumerate(a.shape) if i not in axes))
 
 
@@ -205,7 +212,9 @@ def split(a, split_size_or_sections, axis=0):
     else:
         sizes = [int(s) for s in split_size_or_sections]
         if sum(sizes) != length or min(sizes, default=0) < 0:
-            raise ValueError(f"split: sizes {sizes} do not add up to axis {axis} of shape {a.shape}")
+            raise ValueError(
+                f"split: sizes {sizes} do not add up to axis {axis} of shape {a.shape}"
+            )
     return Split.apply(a, sizes=sizes, axis=axis)
 
 

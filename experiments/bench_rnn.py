@@ -1,0 +1,260 @@
+"""Training-step time of recurrent layers: our fused ops against our composed layer and PyTorch.
+
+One training step is the forward pass over the whole sequence and the backward pass
+of ``output.sum()`` into every weight (no optimizer, gradients reset before each
+step), float32, one layer, one direction, zero initial state. Contenders, each timed
+in this process, interleaved, median over ``--repeats`` steps:
+
+    fused        rnn.fused (one autograd node for the sequence), the layer's weights
+    composed     the rnn.LSTM / rnn.GRU layer as written (unroll over the cells)
+    torch        PyTorch's nn.LSTM / nn.GRU                  (when PyTorch is installed)
+    torch cells  a Python loop over nn.LSTMCell / nn.GRUCell (when PyTorch is installed)
+
+Shapes are (B, T, I, H). Threads: ``--threads`` (default 2) for BLAS (threadpoolctl,
+or the environment variables read when NumPy loads) and for PyTorch. Then the peak
+memory of a fused training step (tracemalloc, CPU) at two sequence lengths, and the
+memory per time step it implies. Run:
+
+    python -m experiments.bench_rnn --repeats 7
+    python -m experiments.bench_rnn --shapes 32,50,64,256 --kinds lstm
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import time
+
+SHAPES = [(1, 20, 8, 16), (32, 50, 64, 128), (32, 50, 64, 256), (64, 100, 128, 512),
+          (256, 100, 256, 1024)]
+CPU_SHAPES = 3  # the last two take minutes on a CPU: --all includes them
+THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def limit_threads(threads):
+    """Ask BLAS and PyTorch for ``threads`` threads; returns how, in words."""
+    if "numpy" not in sys.modules:  # read by the BLAS libraries when NumPy loads them
+        for variable in THREAD_VARIABLES:
+            os.environ[variable] = str(threads)
+    try:
+        from threadpoolctl import threadpool_info, threadpool_limits
+    except ImportError:
+        how = "environment variables" if "numpy" not in sys.modules else "unchanged (no control)"
+    else:
+        threadpool_limits(threads)
+        libraries = ", ".join(f"{p['internal_api']} {p['num_threads']}"
+                              for p in threadpool_info())
+        how = f"threadpoolctl ({libraries})"
+    return f"BLAS: {how}"
+
+
+# ---------------------------------------------------------------- contenders
+
+
+def ours(kind, shape, device, fused):
+    """A training step of our layer, fused or composed, as a function of no arguments."""
+    import numpy as np
+
+    import engine
+    import rnn
+    from rnn import fused as fused_ops
+
+    batch, steps, inputs, hidden = shape
+    rng = np.random.default_rng(0)
+    layer = {"lstm": rnn.LSTM, "gru": rnn.GRU}[kind](inputs, hidden, rng=rng, device=device)
+    x = engine.randn(steps, batch, inputs, rng=rng, device=device)
+    zeros = engine.zeros(batch, hidden, device=device)
+    state = (zeros, zeros) if kind == "lstm" else zeros
+    cell = rnn.lstm_cell if kind == "lstm" else rnn.gru_cell
+    params = list(layer.parameters())
+
+    def step():
+        for p in params:
+            p.grad = None
+        if fused:
+            output, _ = fused_ops.run_direction(cell, x, state, layer.weights(0, 0))
+        else:
+            output, _ = layer(x)
+        output.sum().backward()
+
+    return step
+
+
+def pytorch(torch, kind, shape, device, cells):
+    """A training step of PyTorch's layer, or of a loop over its cell."""
+    batch, steps, inputs, hidden = shape
+    torch.manual_seed(0)
+    module = {("lstm", False): torch.nn.LSTM, ("gru", False): torch.nn.GRU,
+              ("lstm", True): torch.nn.LSTMCell, ("gru", True): torch.nn.GRUCell}[kind, cells]
+    module = module(inputs, hidden).to(device)
+    x = torch.randn(steps, batch, inputs, device=device)
+
+    def step():
+        module.zero_grad(set_to_none=True)
+        if not cells:
+            output, _ = module(x)
+            output.sum().backward()
+            return
+        h = c = torch.zeros(batch, hidden, device=device)
+        outputs = []
+        for t in range(steps):
+            if kind == "lstm":
+                h, c = module(x[t], (h, c))
+            else:
+                h = module(x[t], h)
+            outputs.append(h)
+        torch.stack(outputs).sum().backward()
+
+    return step
+
+
+def median_ms(steps, repeats, synchronize):
+    """{name: median milliseconds} of each step function, run in turns (one warm-up each)."""
+    times = {name: [] for name in steps}
+    for round_ in range(repeats + 1):
+        for name, step in steps.items():
+            synchronize()
+            start = time.perf_counter()
+            step()
+            synchronize()
+            if round_:
+                times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) * 1e3 for name, t in times.items()}
+
+
+# ---------------------------------------------------------------- memory
+
+
+def peak_bytes(kind, shape):
+    """Peak bytes allocated through NumPy during one fused training step (CPU)."""
+    import tracemalloc
+
+    step = ours(kind, shape, "cpu", fused=True)
+    step()  # the first call allocates what stays (gradients)
+    tracemalloc.start()
+    step()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak
+
+
+def memory_report(kind, shape, lengths):
+    """Lines: the peak at each T, and bytes per step from the difference."""
+    batch, _, inputs, hidden = shape
+    peaks = [peak_bytes(kind, (batch, t, inputs, hidden)) for t in lengths]
+    per_step = (peaks[1] - peaks[0]) / (lengths[1] - lengths[0])
+    floats = per_step / 4 / (batch * hidden)
+    return [f"peak memory of a fused {kind} training step, (B, I, H) = {(batch, inputs, hidden)}"
+            f" (tracemalloc): " + ", ".join(f"T={t}: {p / 2**20:.1f} MiB"
+                                            for t, p in zip(lengths, peaks)),
+            f"  per time step: {per_step / 2**10:.0f} KiB = {floats:.1f} float32 of (B, H)"]
+
+
+# ---------------------------------------------------------------- table
+
+
+def fmt(value, digits=2):
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def ratio(a, b):
+    return None if a is None or b is None else a / b
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m experiments.bench_rnn",
+                                     description=__doc__.splitlines()[0])
+    parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    parser.add_argument("--repeats", type=int, default=7, help="timed steps per median")
+    parser.add_argument("--threads", type=int, default=2, help="BLAS and PyTorch threads")
+    parser.add_argument("--shapes", nargs="+", metavar="B,T,I,H",
+                        type=lambda s: tuple(int(n) for n in s.split(",")),
+                        help="(default: the five standard shapes, the last two only with --all "
+                             "on the CPU)")
+    parser.add_argument("--all", action="store_true", help="include the two largest on the CPU")
+    parser.add_argument("--kinds", nargs="+", choices=["lstm", "gru"], default=["lstm", "gru"])
+    parser.add_argument("--no-composed", action="store_true", help="skip our composed layer")
+    parser.add_argument("--no-torch", action="store_true", help="skip PyTorch")
+    parser.add_argument("--memory", nargs=2, type=int, default=[50, 100], metavar="T",
+                        help="two sequence lengths for the memory per step (0 0: skip)")
+    args = parser.parse_args(argv)
+    threads = limit_threads(args.threads)
+
+    from engine import backend
+
+    if args.device == "cuda":
+        cupy = backend.get_cupy()
+        synchronize = cupy.cuda.Device().synchronize
+    else:
+        def synchronize():
+            pass
+
+    torch = None
+    if not args.no_torch:
+        try:
+            import torch
+        except ImportError:
+            print("PyTorch is not installed: no torch columns")
+        else:
+            torch.set_num_threads(args.threads)
+            threads += f"; PyTorch {torch.__version__}: {torch.get_num_threads()} threads"
+    torch_device = args.device if torch is not None and (
+        args.device == "cpu" or torch.cuda.is_available()) else None
+    shapes = args.shapes or SHAPES[:None if args.all or args.device == "cuda" else CPU_SHAPES]
+
+    print(f"training step (forward + backward of output.sum()), float32, {args.device}, median "
+          f"of {args.repeats}; threads: {args.threads} ({threads})")
+    header = (f"{'kind':<5} {'B, T, I, H':<18} {'fused':>9} {'composed':>9} {'torch':>9} "
+              f"{'torch cells':>11} | {'fused/torch':>11} {'fused/cells':>11} "
+              f"{'composed/fused':>14}")
+    print(header + "\n" + "-" * len(header))
+    results = {}
+    for kind in args.kinds:
+        for shape in shapes:
+            steps = {"fused": ours(kind, shape, args.device, fused=True)}
+            if not args.no_composed:
+                steps["composed"] = ours(kind, shape, args.device, fused=False)
+            if torch_device is not None:
+                steps["torch"] = pytorch(torch, kind, shape, torch_device, cells=False)
+                steps["cells"] = pytorch(torch, kind, shape, torch_device, cells=True)
+            ms = median_ms(steps, args.repeats, synchronize)
+            results[kind, shape] = ms
+            get = ms.get
+            print(f"{kind:<5} {str(shape):<18} {fmt(get('fused')):>9} {fmt(get('composed')):>9} "
+                  f"{fmt(get('torch')):>9} {fmt(get('cells')):>11} | "
+                  f"{fmt(ratio(get('fused'), get('torch'))):>11} "
+                  f"{fmt(ratio(get('fused'), get('cells'))):>11} "
+                  f"{fmt(ratio(get('composed'), get('fused'))):>14}", flush=True)
+    print("(milliseconds per step; ratios below 1 favour the fused op, composed/fused above 1)")
+    for line in targets(results):
+        print(line)
+    if args.device == "cpu" and args.memory[0] != args.memory[1]:
+        for kind in args.kinds:
+            for line in memory_report(kind, (32, None, 64, 256), sorted(args.memory)):
+                print(line)
+
+
+def targets(results):
+    """The CPU targets, each with 'met', 'missed' or 'not measured'."""
+    def check(name, values, test):
+        if not values or any(v is None for v in values):
+            return f"target: {name}: not measured"
+        return f"target: {name}: {'met' if test(values) else 'missed'} ({values[0]:.2f})"
+
+    lines = []
+    big = results.get(("lstm", (32, 50, 64, 256)), {})
+    lines.append(check("fused LSTM (32, 50, 64, 256) <= 1.3 x nn.LSTM",
+                       [ratio(big.get("fused"), big.get("torch"))], lambda v: v[0] <= 1.3))
+    cells = [ratio(r.get("fused"), r.get("cells")) for (k, _), r in results.items()
+             if k == "lstm"]
+    lines.append(check("fused LSTM faster than an LSTMCell loop at every shape (worst ratio)",
+                       sorted(cells, key=lambda v: -1 if v is None else -v),
+                       lambda v: v[0] < 1))
+    small = results.get(("lstm", (32, 50, 64, 128)), {})
+    lines.append(check("fused LSTM >= 3 x faster than composed at (32, 50, 64, 128)",
+                       [ratio(small.get("composed"), small.get("fused"))], lambda v: v[0] >= 3))
+    return lines
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,125 @@
+"""Vanishing and exploding gradients, seen: the norm of dL/dh_t against t.
+
+For a loss read at the last step T of the adding problem (see adding.py), the
+gradient with respect to the hidden state h_t is a product of T - t Jacobians
+dh_{k+1}/dh_k. In a tanh RNN that product shrinks (or grows) geometrically with
+T - t (Bengio et al. 1994; Pascanu et al. 2013); the additive cell update of the
+LSTM and the interpolating update of the GRU keep it from collapsing. This script
+plots ||dL/dh_t|| for t = 1..T for a tanh RNN, an LSTM and a GRU at
+initialisation and after training on the adding problem, once with gradient
+clipping and once without (each pair starts from the same weights and sees the
+same batches), and the global gradient norm during training.
+
+Expected (defaults, about two minutes on a 2-core CPU): at initialisation the
+RNN's gradient decays by orders of magnitude across the sequence, far faster than
+the LSTM's and the GRU's; after training the gated models carry gradient to the
+early steps (where the first marker is) and solve the task, while the RNN does
+not; without clipping the training gradient norm shows larger spikes.
+
+    python -m experiments.gradient_flow
+    python -m experiments.gradient_flow --seq-len 100 --steps 600
+"""
+
+import numpy as np
+
+import engine
+import nn
+import rnn
+from experiments.adding import BASELINE, make_batch
+from experiments.common import Run, SequenceModel, base_parser, draw, figure, save_figure
+
+
+def hidden_gradients(model, x, y):
+    """||dL/dh_t|| for t = 1..T (L the batch-mean MSE at step T), from the per-step
+    states of ``rnn.unroll`` with ``retain_grad()``; ``model`` is a one-layer SequenceModel."""
+    layer = model.rnn
+    weights = layer.weights(0, 0)
+    hs = []
+
+    def cell(x_t, state):  # one step of the layer's own math, keeping h_t's gradient
+        state = layer.cell_function(x_t, state, *weights)
+        h = rnn.cells.output_of(state)
+        h.retain_grad()
+        hs.append(h)
+        return state
+
+    zeros = engine.zeros(x.shape[1], layer.hidden_size, device=x.device)
+    start = (zeros,) * layer.state_count if layer.state_count > 1 else zeros
+    outputs, _ = rnn.unroll(cell, x, start)
+    loss = nn.functional.mse_loss(model.head(outputs[-1]), y)
+    loss.backward()
+    model.zero_grad()
+    return [float(np.linalg.norm(h.grad.numpy())) for h in hs]
+
+
+def parser():
+    p = base_parser("gradient_flow", __doc__, steps=600, hidden_size=32, batch_size=32, lr=3e-3,
+                    clip=1.0, eval_every=50, checkpoint_every=200)
+    p.add_argument("--seq-len", type=int, default=50,
+                   help="T, the adding problem's sequence length (default: %(default)s)")
+    p.add_argument("--probe-size", type=int, default=256,
+                   help="held-out sequences the gradients are averaged over (default: %(default)s)")
+    return p
+
+
+def main(argv=None):
+    args = parser().parse_args(argv)
+    run = Run("gradient_flow", args, baseline_mse=BASELINE)
+    models = {}
+    for k in args.models:  # a clipped and an unclipped copy of each, from the same weights
+        models[k] = SequenceModel(k, 2, args.hidden_size, 1, rng=run.rng).to(run.device)
+        models[k + "_noclip"] = SequenceModel(k, 2, args.hidden_size, 1, rng=run.rng)
+        models[k + "_noclip"].load_state_dict(models[k].state_dict())
+        models[k + "_noclip"].to(run.device)
+    optimizers = {k: nn.optim.Adam(m.parameters(), lr=args.lr) for k, m in models.items()}
+    x, y = (engine.tensor(a, device=run.device)
+            for a in make_batch(run.eval_rng(), args.probe_size, args.seq_len))
+    at_init = {k: hidden_gradients(models[k], x, y) for k in args.models}
+
+    def loss_fn(model, batch):
+        xb, yb = (engine.tensor(a, device=run.device) for a in batch)
+        return nn.functional.mse_loss(model(xb)[0][-1], yb)
+
+    def evaluate(model):
+        return {"mse": nn.functional.mse_loss(model(x)[0][-1], y).item()}
+
+    run.train(models, optimizers, lambda rng: make_batch(rng, args.batch_size, args.seq_len),
+              loss_fn, evaluate,
+              clip={k: 0.0 if k.endswith("_noclip") else args.clip for k in models})
+
+    trained = {k: hidden_gradients(m, x, y) for k, m in models.items()}
+    final = run.evaluate(models, evaluate)
+    result = {
+        "grad_norm_at_init": at_init, "grad_norm_trained": trained,
+        "decay_first_over_last_at_init": {k: g[0] / g[-1] for k, g in at_init.items()},
+        "decay_first_over_last_trained": {k: g[0] / g[-1] for k, g in trained.items()},
+        "test_mse": final["mse"], "baseline_mse": BASELINE,
+    }
+    run.finish(result)
+
+    steps = np.arange(1, args.seq_len + 1)
+    fig, axes = figure(ncols=2, nrows=2)
+    panels = [("at initialisation", at_init),
+              (f"after {run.step} steps, clipped at {args.clip}",
+               {k: trained[k] for k in args.models}),
+              (f"after {run.step} steps, no clipping",
+               {k: trained[k + "_noclip"] for k in args.models})]
+    for ax, (title, norms) in zip(axes, panels):
+        draw(ax, {k: (steps, g) for k, g in norms.items()}, title=f"||dL/dh_t|| {title}",
+             xlabel="time step t (the loss is read at t = T)", ylabel="gradient norm (log)",
+             logy=True)
+    draw(axes[3], {k: (run.metrics["step"], v) for k, v in run.metrics["grad_norm"].items()},
+         title="Global gradient norm while training (before clipping)", ylabel="norm (log)",
+         logy=True, smooth=10)
+    save_figure(fig, run.out / "gradient_flow.png")
+    decay, trained_decay = (result["decay_first_over_last_at_init"],
+                            result["decay_first_over_last_trained"])
+    for k in args.models:
+        print(f"{k:>4}: ||dL/dh_1|| / ||dL/dh_T|| = {decay[k]:.1e} at init, "
+              f"{trained_decay[k]:.1e} trained ({trained_decay[k + '_noclip']:.1e} unclipped); "
+              f"test MSE {final['mse'][k]:.4f} ({final['mse'][k + '_noclip']:.4f} unclipped)")
+    return result
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,45 @@
+"""rnn: recurrent networks on engine and nn.
+
+Conventions, declared once for the whole package:
+
+    B  batch size                   T  time steps (sequence length)
+    I  input features               H  hidden size (state width)
+    G  gates per cell (RNN 1, GRU 3, LSTM 4)
+    D  directions (2 if bidirectional else 1)
+
+    Sequences are time-major, (T, B, I), unless a layer says ``batch_first``.
+    A state is a Tensor (B, H), or a tuple of them whose first element is the
+    output h (LSTM: (h, c)); layer states are (D * num_layers, B, H).
+    Weights are PyTorch's: weight_ih (G*H, I), weight_hh (G*H, H), gates stacked
+    in this order along the first axis:
+        LSTM  i, f, g, o   (input, forget, candidate, output)
+        GRU   r, z, n      (reset, update, candidate)
+    Padding: ``lengths`` (B ints, each 1..T) and the (T, B) bool mask
+    ``t < lengths[b]`` (rnn.masks); padded steps keep the state and output zeros.
+
+Modules: cells (one step), unroll (the loop over time), recurrent (RNN, LSTM, GRU
+layers), bidirectional, masks (padding), examples (a user-defined cell:
+``from rnn.examples import SkipLSTMCell``).
+"""
+
+from rnn import masks
+from rnn.bidirectional import Bidirectional
+from rnn.cells import (
+    Cell,
+    GRUCell,
+    LSTMCell,
+    RNNCell,
+    gru_cell,
+    lstm_cell,
+    rnn_relu_cell,
+    rnn_tanh_cell,
+)
+from rnn.masks import lengths_to_mask, reverse_padded
+from rnn.recurrent import GRU, LSTM, RNN, run_direction
+from rnn.unroll import detach_state, unroll
+
+__all__ = [
+    "GRU", "LSTM", "RNN", "Bidirectional", "Cell", "GRUCell", "LSTMCell", "RNNCell",
+    "detach_state", "gru_cell", "lengths_to_mask", "lstm_cell", "masks", "reverse_padded",
+    "rnn_relu_cell", "rnn_tanh_cell", "run_direction", "unroll",
+]

@@ -1,0 +1,281 @@
+"""Cells: one step of a recurrent network, stateless (the state goes in and comes out).
+
+Contents:
+    cell functions   rnn_tanh_cell, rnn_relu_cell, lstm_cell, gru_cell: the math, written once;
+                     the Cell modules here and the layers in recurrent.py both call them
+    state helpers    map_state, output_of
+    Cell             the cell protocol, and a base class that implements it
+    modules          RNNCell, LSTMCell, GRUCell (PyTorch's parameters, shapes and gate order)
+    cell_parameters  PyTorch's parameter shapes and initialisation, shared with the layers
+
+Every cell function has the signature ``f(x, state, w_ih, w_hh, b_ih=None, b_hh=None)``
+with ``x`` (B, I) and returns the new state; ``linear(x, W, b)`` is ``x W^T + b``.
+"""
+
+import math
+
+import numpy as np
+
+import engine
+import nn
+from nn.functional import linear
+
+# ---------------------------------------------------------------- cell functions
+
+
+def rnn_tanh_cell(x, h, w_ih, w_hh, b_ih=None, b_hh=None):
+    """``h' = tanh(W_ih x + b_ih + W_hh h + b_hh)``; x (B, I), h (B, H) -> h' (B, H)."""
+    return (linear(x, w_ih, b_ih) + linear(h, w_hh, b_hh)).tanh()
+
+
+def rnn_relu_cell(x, h, w_ih, w_hh, b_ih=None, b_hh=None):
+    """``h' = relu(W_ih x + b_ih + W_hh h + b_hh)``; x (B, I), h (B, H) -> h' (B, H)."""
+    return (linear(x, w_ih, b_ih) + linear(h, w_hh, b_hh)).relu()
+
+
+def lstm_cell(x, state, w_ih, w_hh, b_ih=None, b_hh=None):
+    """One LSTM step (equations in ``LSTMCell``): x (B, I), (h, c) -> (h', c'), each (B, H)."""
+    h, c = state
+    gates = linear(x, w_ih, b_ih) + linear(h, w_hh, b_hh)  # (B, 4H)
+    i, f, g, o = engine.chunk(gates, 4, axis=-1)  # each (B, H)
+    i, f, g, o = i.sigmoid(), f.sigmoid(), g.tanh(), o.sigmoid()
+    c = f * c + i * g
+    h = o * c.tanh()
+    return h, c
+
+
+def gru_cell(x, h, w_ih, w_hh, b_ih=None, b_hh=None):
+    """One GRU step (equations in ``GRUCell``): x (B, I), h (B, H) -> h' (B, H)."""
+    x_r, x_z, x_n = engine.chunk(linear(x, w_ih, b_ih), 3, axis=-1)  # each (B, H)
+    h_r, h_z, h_n = engine.chunk(linear(h, w_hh, b_hh), 3, axis=-1)  # each (B, H)
+    r = (x_r + h_r).sigmoid()
+    z = (x_z + h_z).sigmoid()
+    n = (x_n + r * h_n).tanh()
+    return (1 - z) * n + z * h
+
+
+# ---------------------------------------------------------------- state helpers
+
+
+def map_state(fn, *states):
+    """``fn`` applied leaf by leaf to states of one structure (a Tensor, or nested tuples).
+
+    >>> h, c = engine.zeros(2, 3), engine.ones(2, 3)
+    >>> map_state(lambda t: t.shape, (h, c))
+    ((2, 3), (2, 3))
+    """
+    if isinstance(states[0], (tuple, list)):
+        return tuple(map_state(fn, *leaves) for leaves in zip(*states))
+    return fn(*states)
+
+
+def output_of(state):
+    """The output ``h`` of a state: the state itself, or the first element of a tuple."""
+    return state[0] if isinstance(state, (tuple, list)) else state
+
+
+# ---------------------------------------------------------------- Cell
+
+
+class Cell(nn.Module):
+    """The cell protocol, and a base class that implements it.
+
+    A cell is any Module with
+        ``hidden_size``               H, the width of the output h
+        ``zero_state(batch_size)``    the state to start from when none is given
+        ``cell(x, state) -> state``   one step: ``x`` (B, I); a state is a Tensor (B, H)
+                                      or a tuple of Tensors whose first element is h (B, H)
+    ``rnn.unroll``, ``rnn.Bidirectional`` and the tests ask for nothing more, so a
+    user's own cell works wherever a built-in one does.
+
+    Subclassing ``Cell`` gives the protocol from two methods: ``step(x, state)``, the
+    math (batched, state never None), and ``state_shapes(batch_size)``, the shape of
+    each state Tensor (default: one ``(B, H)``; LSTM: two). ``forward`` then checks
+    shapes, starts from zeros when ``state`` is None, and takes unbatched ``(I,)``
+    input (with an unbatched state), returning an unbatched state.
+    ``rnn.examples.SkipLSTMCell`` is a worked example.
+    """
+
+    def __init__(self, input_size, hidden_size):
+        super().__init__()
+        name = type(self).__name__
+        for what, size in (("input_size", input_size), ("hidden_size", hidden_size)):
+            if not isinstance(size, (int, np.integer)) or size < 1:
+                raise ValueError(f"{name}: {what} must be a positive int; got {size!r}")
+        self.input_size = int(input_size)
+        self.hidden_size = int(hidden_size)
+
+    def state_shapes(self, batch_size):
+        """Shape of each state Tensor; one shape means the state is a bare Tensor."""
+        return ((batch_size, self.hidden_size),)
+
+    def zero_state(self, batch_size):
+        """Zeros of ``state_shapes(batch_size)``, dtype and device those of the parameters."""
+        like = next(self.parameters(), None)
+        dtype, device = ("float32", None) if like is None else (like.dtype, like.device)
+        zeros = tuple(engine.zeros(s, dtype=dtype, device=device)
+                      for s in self.state_shapes(batch_size))
+        return zeros[0] if len(zeros) == 1 else zeros
+
+    def step(self, x, state):
+        raise NotImplementedError(f"{type(self).__name__} does not define step(x, state)")
+
+    def forward(self, x, state=None):
+        """One step: ``x`` (B, I) or unbatched (I,) -> the new state, batched as ``x`` is."""
+        name = type(self).__name__
+        if not isinstance(x, engine.Tensor) or x.ndim not in (1, 2):
+            got = f"shape {x.shape}" if isinstance(x, engine.Tensor) else type(x).__name__
+            raise ValueError(f"{name}: x must be (B, I) or unbatched (I,); got {got}")
+        if x.shape[-1] != self.input_size:
+            raise ValueError(
+                f"{name}: expected x with I = {self.input_size} features; got shape {x.shape}"
+            )
+        unbatched = x.ndim == 1
+        batch_size = 1 if unbatched else x.shape[0]
+        if state is None:
+            state = self.zero_state(batch_size)
+        else:
+            check_state(name, state, self.state_shapes(batch_size), unbatched)
+            if unbatched:
+                state = map_state(lambda s: s.unsqueeze(0), state)
+        if unbatched:
+            x = x.unsqueeze(0)  # (1, I)
+        state = self.step(x, state)
+        return map_state(lambda s: s.squeeze(0), state) if unbatched else state
+
+
+def check_state(name, state, shapes, unbatched):
+    """Raise a ValueError naming the expected and received state unless they match."""
+    if unbatched:
+        shapes = tuple(shape[1:] for shape in shapes)
+    expected = shapes[0] if len(shapes) == 1 else shapes
+    leaves = (state,) if len(shapes) == 1 else state
+    if not isinstance(leaves, (tuple, list)) or len(leaves) != len(shapes) or not all(
+        isinstance(t, engine.Tensor) and t.shape == s for t, s in zip(leaves, shapes)
+    ):
+        got = map_state(lambda t: getattr(t, "shape", type(t).__name__), state)
+        raise ValueError(f"{name}: expected a state of shape {expected}; got {got}")
+
+
+# ---------------------------------------------------------------- modules
+
+
+def cell_parameters(gates, input_size, hidden_size, bias=True, *, rng, dtype, device):
+    """PyTorch's parameters of a cell with ``gates`` gates (G), in PyTorch's order:
+
+    ``weight_ih`` (G*H, I), ``weight_hh`` (G*H, H), ``bias_ih`` (G*H,), ``bias_hh`` (G*H,)
+    (no biases when ``bias`` is False), all drawn from U(-1/sqrt(H), 1/sqrt(H)).
+    """
+    shapes = {"weight_ih": (gates * hidden_size, input_size),
+              "weight_hh": (gates * hidden_size, hidden_size)}
+    if bias:
+        shapes |= {"bias_ih": (gates * hidden_size,), "bias_hh": (gates * hidden_size,)}
+    bound = 1 / math.sqrt(hidden_size)
+    return {
+        name: nn.init.uniform_(nn.Parameter(engine.zeros(shape, dtype=dtype, device=device)),
+                               -bound, bound, rng=rng)
+        for name, shape in shapes.items()
+    }
+
+
+class _TorchCell(Cell):
+    """A built-in cell: PyTorch's four parameters (biases None when ``bias`` is False)."""
+
+    gates = 1
+
+    def __init__(self, input_size, hidden_size, bias=True, *, rng=None, dtype="float32",
+                 device=None):
+        super().__init__(input_size, hidden_size)
+        self.bias = bias
+        self.bias_ih = self.bias_hh = None
+        params = cell_parameters(self.gates, input_size, hidden_size, bias,
+                                 rng=nn.init.generator(rng), dtype=dtype, device=device)
+        for name, parameter in params.items():
+            setattr(self, name, parameter)
+
+    def weights(self):
+        return self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh
+
+    def extra_repr(self):
+        return f"{self.input_size}, {self.hidden_size}" + ("" if self.bias else ", bias=False")
+
+
+class RNNCell(_TorchCell):
+    """Elman cell: ``h' = act(W_ih x + b_ih + W_hh h + b_hh)``, act = tanh or relu.
+
+    Shapes: x (B, I) or (I,); h (B, H) or (H,); weight_ih (H, I), weight_hh (H, H),
+    bias_ih, bias_hh (H,). ``forward(x, state=None)``: the state is h; returns h'.
+
+    >>> cell = RNNCell(3, 5, rng=np.random.default_rng(0))
+    >>> h = cell(engine.zeros(2, 3))
+    >>> h.shape, cell(engine.zeros(3)).shape
+    ((2, 5), (5,))
+    """
+
+    def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", *, rng=None,
+                 dtype="float32", device=None):
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(
+                f"RNNCell: nonlinearity must be 'tanh' or 'relu'; got {nonlinearity!r}"
+            )
+        super().__init__(input_size, hidden_size, bias, rng=rng, dtype=dtype, device=device)
+        self.nonlinearity = nonlinearity
+
+    def step(self, x, h):
+        function = rnn_tanh_cell if self.nonlinearity == "tanh" else rnn_relu_cell
+        return function(x, h, *self.weights())
+
+    def extra_repr(self):
+        return super().extra_repr() + f", nonlinearity={self.nonlinearity!r}"
+
+
+class LSTMCell(_TorchCell):
+    """Long short-term memory cell, gates in the order i, f, g, o:
+
+        i  = sigmoid(W_ii x + b_ii + W_hi h + b_hi)      input gate
+        f  = sigmoid(W_if x + b_if + W_hf h + b_hf)      forget gate
+        g  = tanh(W_ig x + b_ig + W_hg h + b_hg)         candidate
+        o  = sigmoid(W_io x + b_io + W_ho h + b_ho)      output gate
+        c' = f * c + i * g
+        h' = o * tanh(c')
+
+    Shapes: x (B, I) or (I,); h, c (B, H) or (H,); weight_ih (4H, I) = [W_ii; W_if; W_ig;
+    W_io], weight_hh (4H, H), bias_ih, bias_hh (4H,). ``forward(x, state=None)``: the
+    state is (h, c); returns (h', c').
+
+    >>> cell = LSTMCell(3, 5, rng=np.random.default_rng(0))
+    >>> h, c = cell(engine.zeros(2, 3))
+    >>> h.shape, c.shape
+    ((2, 5), (2, 5))
+    """
+
+    gates = 4
+
+    def state_shapes(self, batch_size):
+        return ((batch_size, self.hidden_size),) * 2
+
+    def step(self, x, state):
+        return lstm_cell(x, state, *self.weights())
+
+
+class GRUCell(_TorchCell):
+    """Gated recurrent unit, gates in the order r, z, n:
+
+        r  = sigmoid(W_ir x + b_ir + W_hr h + b_hr)      reset gate
+        z  = sigmoid(W_iz x + b_iz + W_hz h + b_hz)      update gate
+        n  = tanh(W_in x + b_in + r * (W_hn h + b_hn))   candidate
+        h' = (1 - z) * n + z * h
+
+    Shapes: x (B, I) or (I,); h (B, H) or (H,); weight_ih (3H, I) = [W_ir; W_iz; W_in],
+    weight_hh (3H, H), bias_ih, bias_hh (3H,). ``forward(x, state=None)``: the state is h;
+    returns h'.
+
+    >>> cell = GRUCell(3, 5, rng=np.random.default_rng(0))
+    >>> cell(engine.zeros(2, 3), engine.zeros(2, 5)).shape
+    (2, 5)
+    """
+
+    gates = 3
+
+    def step(self, x, h):
+        return gru_cell(x, h, *self.weights())

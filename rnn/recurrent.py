@@ -1,0 +1,256 @@
+"""Sequence layers RNN, LSTM, GRU: stacked, bidirectional, PyTorch's names and shapes.
+
+Contents: run_direction (one layer, one direction, whole sequence), RNNBase (parameters,
+checks, the loop over layers and directions), RNN, LSTM, GRU.
+
+A layer owns its parameters flat, under PyTorch's names (``weight_ih_l0``,
+``weight_hh_l0``, ``bias_ih_l0``, ``bias_hh_l0``, ``weight_ih_l0_reverse``, ...; for
+each layer, for each direction), so ``load_state_dict`` takes a PyTorch state dict
+converted to NumPy. Each step calls the cell function of ``rnn.cells``: one copy of
+the math for cells and layers.
+"""
+
+import engine
+import nn
+import nn.functional
+from rnn.cells import (
+    cell_parameters,
+    gru_cell,
+    lstm_cell,
+    map_state,
+    rnn_relu_cell,
+    rnn_tanh_cell,
+)
+from rnn.masks import check_lengths
+from rnn.unroll import unroll
+
+_PARAMETER_NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+
+
+def run_direction(step, inputs, state, weights, lengths=None, reverse=False):
+    """One layer in one direction over the whole sequence.
+
+    ``step(x, state, w_ih, w_hh, b_ih, b_hh)`` is a cell function (``lstm_cell``, ...),
+    ``weights`` its four parameters; ``inputs`` (T, B, I) -> ``(outputs (T, B, H),
+    final_state)``, with ``lengths`` and ``reverse`` as in ``unroll``. This is the
+    reference: unroll's loop calling the cell function at each step. It is the one place
+    a fused whole-sequence kernel takes over.
+    """
+    return unroll(lambda x, s: step(x, s, *weights), inputs, state, lengths, reverse)
+
+
+_MODES = {  # mode -> (cell function, gates G, Tensors per state)
+    "RNN_TANH": (rnn_tanh_cell, 1, 1),
+    "RNN_RELU": (rnn_relu_cell, 1, 1),
+    "LSTM": (lstm_cell, 4, 2),
+    "GRU": (gru_cell, 3, 1),
+}
+
+
+class RNNBase(nn.Module):
+    """What RNN, LSTM and GRU share: parameters, checks, the loop over layers and directions.
+
+    Shapes (letters as in ``rnn``; D = 2 if bidirectional else 1):
+        x        (T, B, I), or (B, T, I) with ``batch_first``, or unbatched (T, I)
+        output   (T, B, D*H), or (B, T, D*H) with ``batch_first``, or unbatched (T, D*H):
+                 the last layer's h at every step, forward and reverse concatenated
+        hx, h_n  (D*num_layers, B, H), or (D*num_layers, H) unbatched (LSTM: a tuple of
+                 two, h and c), index layer*D + direction: layer-major, forward first
+
+    ``batch_first`` CHANGES x AND output ONLY: hx and h_n are NEVER batch-first, as in
+    PyTorch.
+
+    ``forward(x, hx=None, lengths=None)`` -> ``(output, h_n)``. ``hx`` None starts from
+    zeros. ``lengths`` (B ints, each 1..T) marks padding as PyTorch's
+    ``pack_padded_sequence(..., enforce_sorted=False)`` does: outputs are zero past a
+    sequence's end, h_n holds each sequence's state at its own last step, and the
+    reverse direction starts there. ``dropout`` acts on the outputs of every layer but
+    the last, in training mode only, drawing from the layer's generator ``rng``, which
+    first draws the weights, all from U(-1/sqrt(H), 1/sqrt(H)).
+
+    Parameters, in this order, for each layer k, forward then reverse:
+    ``weight_ih_l{k}`` (G*H, I for k = 0, else D*H), ``weight_hh_l{k}`` (G*H, H),
+    ``bias_ih_l{k}`` (G*H,), ``bias_hh_l{k}`` (G*H,), reverse ones ending in ``_reverse``.
+    """
+
+    def __init__(self, mode, input_size, hidden_size, num_layers=1, bias=True,
+                 batch_first=False, dropout=0.0, bidirectional=False, *, rng=None,
+                 dtype="float32", device=None):
+        super().__init__()
+        name = type(self).__name__
+        for what, size in (("input_size", input_size), ("hidden_size", hidden_size),
+                           ("num_layers", num_layers)):
+            if not isinstance(size, int) or size < 1:
+                raise ValueError(f"{name}: {what} must be a positive int; got {size!r}")
+        if not 0 <= dropout < 1:
+            raise ValueError(f"{name}: dropout must be in [0, 1); got {dropout!r}")
+        self.mode = mode
+        self.cell_function, self.gates, self.state_count = _MODES[mode]
+        self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
+        self.bias, self.batch_first = bias, batch_first
+        self.dropout, self.bidirectional = float(dropout), bidirectional
+        self.num_directions = 2 if bidirectional else 1
+        self.rng = nn.init.generator(rng)  # draws the weights, then the dropout masks
+        for layer in range(num_layers):
+            layer_input = input_size if layer == 0 else hidden_size * self.num_directions
+            for direction in range(self.num_directions):
+                params = cell_parameters(self.gates, layer_input, hidden_size, bias,
+                                         rng=self.rng, dtype=dtype, device=device)
+                for param_name, parameter in params.items():
+                    setattr(self, param_name + _suffix(layer, direction), parameter)
+
+    def weights(self, layer, direction):
+        """(w_ih, w_hh, b_ih, b_hh) of one layer and direction (biases None without bias)."""
+        suffix = _suffix(layer, direction)
+        return tuple(getattr(self, name + suffix, None) for name in _PARAMETER_NAMES)
+
+    def forward(self, x, hx=None, lengths=None):
+        """``(output, h_n)`` (LSTM: ``(output, (h_n, c_n))``); shapes in the class docstring."""
+        x, states, lengths, unbatched = self._prepare(x, hx, lengths)
+        directions = self.num_directions
+        finals = []
+        for layer in range(self.num_layers):
+            outputs = []
+            for direction in range(directions):
+                out, final = run_direction(
+                    self.cell_function, x, states[layer * directions + direction],
+                    self.weights(layer, direction), lengths, reverse=direction == 1,
+                )
+                outputs.append(out)
+                finals.append(final)
+            x = outputs[0] if directions == 1 else engine.concatenate(outputs, axis=-1)  # (T,B,DH)
+            if self.training and self.dropout > 0 and layer < self.num_layers - 1:
+                x = nn.functional.dropout(x, self.dropout, training=True, rng=self.rng)
+        if self.state_count == 1:
+            h_n = engine.stack(finals)  # (D * num_layers, B, H)
+        else:
+            h_n = tuple(engine.stack(part) for part in zip(*finals))
+        if unbatched:
+            return x.squeeze(1), map_state(lambda t: t.squeeze(1), h_n)
+        if self.batch_first:
+            x = x.swapaxes(0, 1)  # (B, T, DH)
+        return x, h_n
+
+    def _prepare(self, x, hx, lengths):
+        """Check everything, then return time-major batched x, the state of each layer and
+        direction, lengths as an array (or None) and whether the input was unbatched."""
+        name = type(self).__name__
+        expected = ("(B, T, I={})" if self.batch_first else "(T, B, I={})").format(self.input_size)
+        if not isinstance(x, engine.Tensor) or x.ndim not in (2, 3):
+            got = f"shape {x.shape}" if isinstance(x, engine.Tensor) else type(x).__name__
+            raise ValueError(f"{name}: input must be {expected} or unbatched (T, I); got {got}")
+        if x.shape[-1] != self.input_size:
+            raise ValueError(
+                f"{name}: input must be {expected} or unbatched (T, I); got shape {x.shape} "
+                f"with I={x.shape[-1]}"
+            )
+        unbatched = x.ndim == 2
+        if unbatched:
+            x = x.unsqueeze(1)  # (T, 1, I)
+        elif self.batch_first:
+            x = x.swapaxes(0, 1)  # (T, B, I)
+        max_len, batch_size = x.shape[:2]
+        if lengths is not None:
+            lengths = check_lengths(lengths, max_len, batch_size)
+
+        layers_directions = self.num_layers * self.num_directions
+        shape = (layers_directions, self.hidden_size) if unbatched else (
+            layers_directions, batch_size, self.hidden_size)
+        if hx is None:
+            weight = self.weight_ih_l0
+            zeros = engine.zeros((layers_directions, batch_size, self.hidden_size),
+                                 dtype=weight.dtype, device=weight.device)
+            hx = zeros if self.state_count == 1 else (zeros,) * self.state_count
+        else:
+            parts = (hx,) if self.state_count == 1 else hx
+            if not isinstance(parts, tuple) or len(parts) != self.state_count or not all(
+                isinstance(t, engine.Tensor) and t.shape == shape for t in parts
+            ):
+                want = shape if self.state_count == 1 else f"a tuple (h_0, c_0) of {shape}"
+                letters = "(D*num_layers, H)" if unbatched else "(D*num_layers, B, H)"
+                raise ValueError(
+                    f"{name}: hx must be {want} {letters}, never batch-first; got "
+                    f"{map_state(lambda t: getattr(t, 'shape', type(t).__name__), hx)}"
+                )
+            if unbatched:
+                hx = map_state(lambda t: t.unsqueeze(1), hx)
+        if self.state_count == 1:
+            states = [hx[k] for k in range(layers_directions)]
+        else:
+            states = [tuple(part[k] for part in hx) for k in range(layers_directions)]
+        return x, states, lengths, unbatched
+
+    def extra_repr(self):
+        settings = f"{self.input_size}, {self.hidden_size}"
+        for option, default in (("num_layers", 1), ("bias", True), ("batch_first", False),
+                                ("dropout", 0.0), ("bidirectional", False)):
+            if getattr(self, option) != default:
+                settings += f", {option}={getattr(self, option)}"
+        return settings + (", nonlinearity='relu'" if self.mode == "RNN_RELU" else "")
+
+
+def _suffix(layer, direction):
+    return f"_l{layer}" + ("_reverse" if direction == 1 else "")
+
+
+class RNN(RNNBase):
+    """Elman RNN: ``h_t = act(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)``, act tanh or relu.
+
+    x (T, B, I) -> output (T, B, D*H), h_n (D*num_layers, B, H); ``batch_first`` makes x
+    and output (B, T, ...) but NOT hx and h_n. Everything else: ``RNNBase``.
+
+    >>> import numpy as np
+    >>> layer = RNN(3, 4, num_layers=2, rng=np.random.default_rng(0))
+    >>> output, h_n = layer(engine.zeros(5, 2, 3))
+    >>> output.shape, h_n.shape
+    ((5, 2, 4), (2, 2, 4))
+    """
+
+    def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True,
+                 batch_first=False, dropout=0.0, bidirectional=False, *, rng=None,
+                 dtype="float32", device=None):
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"RNN: nonlinearity must be 'tanh' or 'relu'; got {nonlinearity!r}")
+        super().__init__("RNN_" + nonlinearity.upper(), input_size, hidden_size, num_layers,
+                         bias, batch_first, dropout, bidirectional, rng=rng, dtype=dtype,
+                         device=device)
+        self.nonlinearity = nonlinearity
+
+
+class LSTM(RNNBase):
+    """LSTM layers: ``LSTMCell``'s equations (gates i, f, g, o) at every step and layer.
+
+    x (T, B, I) -> output (T, B, D*H), (h_n, c_n) each (D*num_layers, B, H); hx is
+    (h_0, c_0) of the same shapes. ``batch_first`` makes x and output (B, T, ...) but NOT
+    hx, h_n and c_n. Everything else: ``RNNBase``.
+
+    >>> import numpy as np
+    >>> layer = LSTM(3, 4, bidirectional=True, batch_first=True, rng=np.random.default_rng(0))
+    >>> output, (h_n, c_n) = layer(engine.zeros(2, 5, 3), lengths=[5, 3])
+    >>> output.shape, h_n.shape, c_n.shape
+    ((2, 5, 8), (2, 2, 4), (2, 2, 4))
+    """
+
+    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
+                 dropout=0.0, bidirectional=False, *, rng=None, dtype="float32", device=None):
+        super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first,
+                         dropout, bidirectional, rng=rng, dtype=dtype, device=device)
+
+
+class GRU(RNNBase):
+    """GRU layers: ``GRUCell``'s equations (gates r, z, n) at every step and layer.
+
+    x (T, B, I) -> output (T, B, D*H), h_n (D*num_layers, B, H); ``batch_first`` makes x
+    and output (B, T, ...) but NOT hx and h_n. Everything else: ``RNNBase``.
+
+    >>> import numpy as np
+    >>> layer = GRU(3, 4, num_layers=2, dropout=0.5, rng=np.random.default_rng(0))
+    >>> output, h_n = layer(engine.zeros(5, 2, 3))
+    >>> output.shape, h_n.shape
+    ((5, 2, 4), (2, 2, 4))
+    """
+
+    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
+                 dropout=0.0, bidirectional=False, *, rng=None, dtype="float32", device=None):
+        super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first,
+                         dropout, bidirectional, rng=rng, dtype=dtype, device=device)

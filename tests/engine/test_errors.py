@@ -1,0 +1,100 @@
+"""Bad input fails early and says what was expected and what came: the op, the shapes,
+the dtypes or devices, and (for a missing GPU) what to install."""
+
+import sys
+
+import numpy as np
+import pytest
+
+import engine
+from engine import backend, tensor
+
+
+def leaf(*shape):
+    return tensor(np.ones(shape, dtype=np.float32), requires_grad=True)
+
+
+# Each case: the call, the error type, the words its message must contain (a regex).
+SHAPE_ERRORS = {
+    "matmul": (lambda: leaf(2, 3) @ leaf(4, 2), ValueError,
+               r"matmul: shapes \(2, 3\) and \(4, 2\) do not align"),
+    "matmul vector": (lambda: leaf(3) @ leaf(4), ValueError, r"matmul.*\(3,\).*\(4,\)"),
+    "matmul scalar": (lambda: engine.matmul(leaf(), leaf(2)), ValueError,
+                      r"matmul.*at least 1 dimension.*\(\).*\(2,\)"),
+    "matmul batch": (lambda: leaf(2, 1, 3) @ leaf(3, 3, 1), ValueError,
+                     r"MatMul.*\(2, 1, 3\), \(3, 3, 1\)"),
+    "add": (lambda: leaf(2, 3) + leaf(4), ValueError, r"Add.*\(2, 3\), \(4,\)"),
+    "mul": (lambda: leaf(2) * leaf(3), ValueError, r"Mul.*\(2,\), \(3,\)"),
+    "where": (lambda: engine.where(tensor([True, False]), leaf(3), 0.0), ValueError,
+              r"Where.*\(2,\), \(3,\)"),
+    "reshape": (lambda: leaf(2, 3).reshape(4), ValueError, r"Reshape.*size 6.*\(2, 3\)"),
+    "broadcast_to": (lambda: leaf(3).broadcast_to((2, 4)), ValueError, r"BroadcastTo.*\(3,\)"),
+    "concatenate": (lambda: engine.concatenate([leaf(2, 3), leaf(2, 4)], axis=0), ValueError,
+                    r"Concatenate.*\(2, 3\), \(2, 4\)"),
+    "stack": (lambda: engine.stack([leaf(2), leaf(3)]), ValueError, r"stack.*\(2,\), \(3,\)"),
+    "index": (lambda: leaf(2, 3)[5], IndexError, r"GetItem.*out of bounds.*\(2, 3\)"),
+    "index array": (lambda: leaf(3)[np.array([0, 3])], IndexError, r"GetItem.*\(3,\)"),
+    "mask": (lambda: leaf(3)[np.array([True, False])], IndexError, r"GetItem.*\(3,\)"),
+    "too many indices": (lambda: leaf(3)[0, 0], IndexError, r"GetItem.*\(3,\)"),
+    "sum axis": (lambda: leaf(2, 3).sum(axis=2), ValueError, r"sum: axis 2.*2 dimensions"),
+    "repeated axis": (lambda: leaf(2, 3).max(axis=(0, -2)), ValueError, "max: repeated axis"),
+    "transpose": (lambda: leaf(2, 3).transpose(0, 5), ValueError,
+                  r"transpose: axes \(0, 5\).*\(2, 3\)"),
+    "squeeze": (lambda: leaf(2, 3).squeeze(0), ValueError, r"squeeze: axis 0 of shape \(2, 3\)"),
+    "split": (lambda: engine.split(leaf(5), [2, 2]), ValueError,
+              r"split: sizes \[2, 2\].*\(5,\)"),
+    "clip": (lambda: leaf(2).clip(), ValueError, "clip: give at least one"),
+    "float dtypes": (lambda: leaf(2) + tensor(np.ones(2)), TypeError,
+                     "Add: .*float32 and float64"),
+    "float dtypes matmul": (lambda: leaf(2, 2) @ tensor(np.ones((2, 2))), TypeError,
+                            "MatMul: .*float32 and float64"),
+    "float dtypes concatenate": (lambda: engine.concatenate([leaf(2), tensor(np.ones(2))]),
+                                 TypeError, "Concatenate: .*float32 and float64"),
+    "where condition": (lambda: engine.where(leaf(2), leaf(2), leaf(2)), TypeError,
+                        "where: condition must be bool; got float32"),
+    "no tensor": (lambda: engine.add(1.0, 2.0), TypeError, "at least one Tensor"),
+}
+
+
+@pytest.mark.parametrize("case", SHAPE_ERRORS.values(), ids=SHAPE_ERRORS.keys())
+def test_error_names_the_op_and_what_came(case):
+    call, error, message = case
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_nothing_is_recorded_when_an_op_fails():
+    x = leaf(2, 3)
+    with pytest.raises(ValueError):
+        x + leaf(4)
+    y = x.sum()  # the failed op left no trace: this graph has one node
+    assert y._ctx.parents == (x,)
+    y.backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.ones((2, 3)))
+
+
+@pytest.fixture
+def without_cupy(monkeypatch):
+    """``import cupy`` fails (whether or not this machine has it) while the test runs."""
+    monkeypatch.setitem(sys.modules, "cupy", None)
+    backend._import_cupy.cache_clear()
+    yield
+    backend._import_cupy.cache_clear()
+
+
+def test_cuda_without_cupy_says_what_to_install(without_cupy):
+    assert not engine.cuda_available()
+    hint = r"'cuda' is unavailable: CuPy is not installed.*pip install 'loopgrad\[gpu\]'"
+    with pytest.raises(RuntimeError, match=hint):
+        tensor([1.0]).to("cuda")
+    with pytest.raises(RuntimeError, match=hint):
+        tensor([1.0], device="cuda:0")
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not engine.cuda_available(), reason="needs CuPy and a CUDA GPU")
+def test_mixing_devices_names_both():
+    with pytest.raises(RuntimeError, match="Mul: .*different devices: cpu and cuda:0"):
+        leaf(2) * leaf(2).to("cuda")
+    with pytest.raises(RuntimeError, match="Add: .*cuda:0 and cpu"):
+        leaf(2).to("cuda") + leaf(2)

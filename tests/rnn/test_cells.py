@@ -1,0 +1,179 @@
+"""Cells: the docstring equations in NumPy, gradcheck, the protocol, errors, devices."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import engine
+import nn
+import rnn
+from tests.rnn.common import (
+    CELLS,
+    check_errors,
+    flat,
+    leaves,
+    make_cell,
+    numpy_cell,
+    numpy_of,
+    randn,
+    random_state,
+    small,
+)
+
+KINDS = sorted(CELLS)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@given(batch=small, inputs=small, hidden=small, seed=st.integers(0, 2**16))
+def test_cell_matches_docstring_equations(kind, batch, inputs, hidden, seed):
+    rng = np.random.default_rng(seed)
+    cell = make_cell(kind, inputs, hidden, seed=seed)
+    x = randn(rng, batch, inputs)
+    state = random_state(rng, CELLS[kind][1], batch, hidden)
+    weights = [p.numpy() for p in cell.parameters()]
+    expected = numpy_cell(kind, x.numpy(), tuple(numpy_of(state)) if CELLS[kind][1] == 2
+                          else state.numpy(), *weights)
+    for got, want in zip(numpy_of(cell(x, state)), leaves(expected)):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@given(batch=small, inputs=small, hidden=small, seed=st.integers(0, 2**16))
+def test_cell_gradcheck(kind, batch, inputs, hidden, seed):
+    rng = np.random.default_rng(seed)
+    cell = make_cell(kind, inputs, hidden, seed=seed)
+    x = randn(rng, batch, inputs, requires_grad=True)
+    state = random_state(rng, CELLS[kind][1], batch, hidden, requires_grad=True)
+    count = len(leaves(state))
+
+    def step(x, *rest):  # rest: the state Tensors, then the parameters (perturbed in place)
+        return flat(cell(x, rest[0] if count == 1 else rest[:count]))
+
+    engine.gradcheck(step, [x, *leaves(state), *cell.parameters()])
+
+
+@pytest.mark.parametrize("kind", ["rnn_tanh", "lstm", "gru"])
+def test_cell_without_bias(kind):
+    cell = make_cell(kind, 2, 3, bias=False)
+    assert [name for name, _ in cell.named_parameters()] == ["weight_ih", "weight_hh"]
+    assert cell.bias_ih is None and cell.bias_hh is None
+    rng = np.random.default_rng(0)
+    x = randn(rng, 2, 2, requires_grad=True)
+    engine.gradcheck(lambda x, *p: flat(cell(x)), [x, *cell.parameters()])
+
+
+@pytest.mark.parametrize("kind, gates", [("rnn_tanh", 1), ("lstm", 4), ("gru", 3)])
+def test_parameters_are_pytorchs(kind, gates):
+    cell = make_cell(kind, 2, 5)
+    shapes = {name: p.shape for name, p in cell.named_parameters()}
+    assert shapes == {"weight_ih": (gates * 5, 2), "weight_hh": (gates * 5, 5),
+                      "bias_ih": (gates * 5,), "bias_hh": (gates * 5,)}
+    bound = 1 / np.sqrt(5)
+    assert all(np.abs(p.numpy()).max() <= bound for p in cell.parameters())
+    again = make_cell(kind, 2, 5)  # the same seed draws the same weights
+    for a, b in zip(cell.parameters(), again.parameters()):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert cell.weight_ih.dtype == np.float64
+    assert rnn.LSTMCell(2, 5).weight_ih.dtype == np.float32
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_zero_state_and_unbatched_input(kind):
+    rng = np.random.default_rng(0)
+    cell = make_cell(kind, 3, 2)
+    x = randn(rng, 3)
+    zeros = cell.zero_state(1)
+    batched = cell(x.unsqueeze(0), zeros)
+    for got, want in zip(leaves(cell(x)), leaves(batched)):
+        assert got.shape == (2,)
+        np.testing.assert_array_equal(got.numpy(), want.numpy()[0])
+    unbatched_state = tuple(t.squeeze(0) for t in leaves(zeros))
+    again = cell(x, unbatched_state[0] if len(unbatched_state) == 1 else unbatched_state)
+    assert [t.shape for t in leaves(again)] == [(2,)] * len(unbatched_state)
+
+
+def test_state_flows_gradient_to_initial_state():
+    cell = make_cell("lstm", 2, 2)
+    rng = np.random.default_rng(0)
+    h, c = random_state(rng, 2, 1, 2, requires_grad=True)
+    out_h, _ = cell(randn(rng, 1, 2), (h, c))
+    out_h.sum().backward()
+    assert h.grad is not None and c.grad is not None
+
+
+class MinimalCell(nn.Module):
+    """A user cell that does not subclass rnn.Cell: only the protocol."""
+
+    def __init__(self, hidden_size):
+        super().__init__()
+        self.hidden_size = hidden_size
+        self.scale = nn.Parameter(np.full(hidden_size, 0.5))
+
+    def zero_state(self, batch_size):
+        return engine.zeros(batch_size, self.hidden_size, dtype="float64")
+
+    def forward(self, x, h):
+        return (x[:, : self.hidden_size] + h * self.scale).tanh()
+
+
+def test_a_protocol_only_cell_works_with_unroll_and_bidirectional():
+    rng = np.random.default_rng(0)
+    cell = MinimalCell(2)
+    x = randn(rng, 4, 3, 2, requires_grad=True)
+    outputs, h = rnn.unroll(cell, x, lengths=[4, 1, 2])
+    assert outputs.shape == (4, 3, 2) and h.shape == (3, 2)
+    both, _ = rnn.Bidirectional(cell, MinimalCell(2), merge="sum")(x, lengths=[4, 1, 2])
+    assert both.shape == (4, 3, 2)
+    engine.gradcheck(lambda x, s: flat(rnn.unroll(cell, x, lengths=[4, 1, 2])), [x, cell.scale])
+
+
+@given(batch=small, inputs=small, hidden=small, seed=st.integers(0, 2**16))
+def test_skip_lstm_cell_gradcheck_through_unroll(batch, inputs, hidden, seed):
+    rng = np.random.default_rng(seed)
+    cell = make_cell("skip_lstm", inputs, hidden, seed=seed)
+    x = randn(rng, 3, batch, inputs, requires_grad=True)
+    lengths = rng.integers(1, 4, size=batch)
+    engine.gradcheck(lambda x, *p: flat(rnn.unroll(cell, x, lengths=lengths, reverse=True)),
+                     [x, *cell.parameters()])
+
+
+# ---------------------------------------------------------------- errors
+
+
+def test_cell_errors_name_expected_and_received():
+    cell, gru = make_cell("lstm", 3, 2), make_cell("gru", 3, 2)
+    rng = np.random.default_rng(0)
+    x = randn(rng, 4, 3)
+    check_errors([
+        (lambda: cell(randn(rng, 4, 5)), ValueError,
+         "LSTMCell: expected x with I = 3 features; got shape (4, 5)"),
+        (lambda: cell(randn(rng, 1, 1, 3)), ValueError,
+         "LSTMCell: x must be (B, I) or unbatched (I,); got shape (1, 1, 3)"),
+        (lambda: cell(x, (randn(rng, 4, 2), randn(rng, 3, 2))), ValueError,
+         "LSTMCell: expected a state of shape ((4, 2), (4, 2)); got ((4, 2), (3, 2))"),
+        (lambda: cell(x, randn(rng, 4, 2)), ValueError,
+         "LSTMCell: expected a state of shape ((4, 2), (4, 2)); got (4, 2)"),
+        (lambda: gru(randn(rng, 3), randn(rng, 1, 2)), ValueError,
+         "GRUCell: expected a state of shape (2,); got (1, 2)"),
+        (lambda: rnn.RNNCell(2, 2, nonlinearity="sigmoid"), ValueError,
+         "RNNCell: nonlinearity must be 'tanh' or 'relu'; got 'sigmoid'"),
+        (lambda: rnn.GRUCell(2, 0), ValueError,
+         "GRUCell: hidden_size must be a positive int; got 0"),
+    ])
+
+
+# ---------------------------------------------------------------- devices
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_cell_cpu_and_device_agree(kind, device):
+    rng = np.random.default_rng(0)
+    cell = make_cell(kind, 3, 4)
+    x = randn(rng, 2, 3)
+    expected = numpy_of(cell(x))
+    cell.to(device)
+    got = cell(x.to(device))
+    assert all(t.device == engine.tensor(0.0, device=device).device for t in leaves(got))
+    for a, b in zip(numpy_of(got), expected):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)

@@ -1,0 +1,214 @@
+"""Fused sequence ops against the composed reference (rnn.unroll over rnn.cells):
+outputs, final states and every gradient; gradcheck; check_fused; errors; devices."""
+
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import engine
+import rnn
+from engine import Tensor
+from rnn import fused
+from rnn.cells import gru_cell, lstm_cell, rnn_relu_cell, rnn_tanh_cell
+
+KINDS = {"lstm": (lstm_cell, 4), "gru": (gru_cell, 3), "rnn_tanh": (rnn_tanh_cell, 1),
+         "rnn_relu": (rnn_relu_cell, 1)}
+TOLERANCE = {"float64": dict(rtol=1e-9, atol=1e-11), "float32": dict(rtol=2e-4, atol=2e-5)}
+
+
+@st.composite
+def configs(draw):
+    """A small problem: kind, sizes, dtype, bias, direction and lengths (or None)."""
+    steps, batch = draw(st.integers(1, 5)), draw(st.integers(1, 4))
+    lengths = draw(st.none() | st.lists(st.integers(1, steps), min_size=batch, max_size=batch))
+    return dict(kind=draw(st.sampled_from(sorted(KINDS))), steps=steps, batch=batch,
+                inputs=draw(st.integers(1, 4)), hidden=draw(st.integers(1, 4)),
+                dtype=draw(st.sampled_from(["float64", "float32"])), bias=draw(st.booleans()),
+                reverse=draw(st.booleans()), lengths=lengths, seed=draw(st.integers(0, 2**16)))
+
+
+def problem(kind, steps, batch, inputs, hidden, dtype, bias, seed, device="cpu", **_):
+    """Leaves x, state (a list), weights (4, biases maybe None) and upstream gradients."""
+    rng = np.random.default_rng(seed)
+    gates = KINDS[kind][1]
+
+    def draw(*shape, grad=True):
+        data = rng.standard_normal(shape) * (0.5 if len(shape) < 3 else 1.0)
+        return Tensor(data, dtype=dtype, device=device, requires_grad=grad)
+
+    x = draw(steps, batch, inputs)
+    state = [draw(batch, hidden) for _ in range(2 if kind == "lstm" else 1)]
+    weights = [draw(gates * hidden, inputs), draw(gates * hidden, hidden)]
+    weights += [draw(gates * hidden), draw(gates * hidden)] if bias else [None, None]
+    upstream = [draw(steps, batch, hidden, grad=False)]
+    upstream += [draw(batch, hidden, grad=False) for _ in state]
+    return x, state, weights, upstream
+
+
+def results(direction, kind, x, state, weights, upstream, lengths, reverse):
+    """NumPy outputs, final states and the gradients of every leaf under ``direction``."""
+    leaves = [t for t in (x, *state, *weights) if t is not None and t.requires_grad]
+    for leaf in leaves:
+        leaf.grad = None
+    output, final = direction(KINDS[kind][0], x, state[0] if len(state) == 1 else tuple(state),
+                              weights, lengths, reverse)
+    finals = list(final) if isinstance(final, tuple) else [final]
+    sum((r * u).sum() for r, u in zip([output, *finals], upstream)).backward()
+    return [t.numpy() for t in [output, *finals]] + [leaf.grad.numpy() for leaf in leaves]
+
+
+def composed(step, x, state, weights, lengths, reverse):
+    return rnn.unroll(lambda x_t, s: step(x_t, s, *weights), x, state, lengths, reverse)
+
+
+def assert_same(got, want, dtype):
+    assert len(got) == len(want)
+    for i, (a, b) in enumerate(zip(got, want)):
+        assert a.shape == b.shape and a.dtype == b.dtype, (i, a.shape, b.shape)
+        np.testing.assert_allclose(a, b, err_msg=f"result {i}", **TOLERANCE[dtype])
+
+
+# ---------------------------------------------------------------- fused == composed
+
+
+@given(config=configs())
+def test_fused_matches_composed(config):
+    x, state, weights, upstream = problem(**config)
+    args = (config["kind"], x, state, weights, upstream, config["lengths"], config["reverse"])
+    assert_same(results(fused.run_direction, *args), results(composed, *args), config["dtype"])
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_fused_matches_composed_larger(kind, dtype):
+    x, state, weights, upstream = problem(kind, 9, 6, 5, 7, dtype, True, seed=1)
+    for lengths in (None, [9, 3, 1, 9, 5, 2]):
+        for reverse in (False, True):
+            args = (kind, x, state, weights, upstream, lengths, reverse)
+            assert_same(results(fused.run_direction, *args), results(composed, *args), dtype)
+
+
+def test_fused_run_direction_equals_the_layers_reference():
+    x, state, weights, _ = problem("gru", 4, 3, 2, 5, "float64", True, seed=2)
+    want, want_h = rnn.run_direction(gru_cell, x, state[0], weights, [4, 2, 3], True)
+    got, got_h = fused.run_direction(gru_cell, x, state[0], weights, [4, 2, 3], True)
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(got_h.numpy(), want_h.numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_lstm_cell_states_and_their_gradient():
+    x, (h0, c0), weights, (_, d_h, d_c) = problem("lstm", 5, 3, 2, 4, "float64", True, seed=3)
+    lengths, d_cs = [5, 2, 4], Tensor(np.random.default_rng(4).standard_normal((5, 3, 4)))
+    # the composed c_t of every step: unroll a cell whose state is (c, h), so output_of is c
+    swapped = lambda x_t, s: lstm_cell(x_t, s[::-1], *weights)[::-1]  # noqa: E731
+    want, _ = rnn.unroll(swapped, x, (c0, h0), lengths, reverse=True)
+    (want * d_cs).sum().backward()
+    want_grads = [t.grad.numpy() for t in (x, h0, c0, *weights)]
+    for t in (x, h0, c0, *weights):
+        t.grad = None
+    out, h_n, c_n, cs = fused.lstm_sequence(x, h0, c0, *weights, lengths=lengths, reverse=True,
+                                            cell_states=True)
+    np.testing.assert_allclose(cs.numpy(), want.numpy(), rtol=1e-12, atol=1e-12)
+    (cs * d_cs).sum().backward()
+    for got, want in zip([t.grad.numpy() for t in (x, h0, c0, *weights)], want_grads):
+        np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-11)
+
+
+def test_no_gradient_for_x_and_no_graph():
+    x, state, weights, upstream = problem("lstm", 4, 2, 3, 3, "float64", True, seed=5)
+    args = ("lstm", x, state, weights, upstream, [4, 1], False)
+    want = results(composed, *args)
+    x.requires_grad = False  # the first layer's input: dX is skipped, all else unchanged
+    got = results(fused.run_direction, "lstm", x, state, weights, upstream, [4, 1], False)
+    assert_same(got, want[:3] + want[4:], "float64")
+    with engine.no_grad():
+        output, h_n, c_n = fused.lstm_sequence(x, *state, *weights)
+    assert not output.requires_grad and output._ctx is None
+
+
+def test_saturated_gates_do_not_overflow():
+    x, state, weights, upstream = problem("lstm", 3, 2, 2, 3, "float32", True, seed=6)
+    huge = [Tensor(w.numpy() * 1e4, requires_grad=True) for w in weights]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = results(fused.run_direction, "lstm", x, state, huge, upstream, None, False)
+    assert all(np.isfinite(g).all() for g in got)
+
+
+# ---------------------------------------------------------------- finite differences
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+@pytest.mark.parametrize("reverse", [False, True])
+def test_gradcheck(kind, reverse):
+    x, state, weights, _ = problem(kind, 4, 3, 2, 3, "float64", True, seed=7)
+    count = len(state)
+
+    def run(x, *rest):
+        out, final = fused.run_direction(KINDS[kind][0], x, rest[0] if count == 1
+                                         else rest[:count], rest[count:], [4, 2, 3], reverse)
+        finals = final if isinstance(final, tuple) else (final,)
+        return engine.concatenate([t.reshape(-1) for t in (out, *finals)])
+
+    assert engine.gradcheck(run, [x, *state, *weights])
+
+
+# ---------------------------------------------------------------- check_fused
+
+
+@pytest.mark.parametrize("layer", [
+    lambda: rnn.LSTM(3, 4, num_layers=2, bidirectional=True, rng=np.random.default_rng(0)),
+    lambda: rnn.GRU(3, 4, num_layers=2, dtype="float64", rng=np.random.default_rng(0)),
+    lambda: rnn.RNN(3, 4, nonlinearity="relu", bias=False, bidirectional=True,
+                    rng=np.random.default_rng(0)),
+    lambda: rnn.LSTMCell(3, 4, rng=np.random.default_rng(0)),
+])
+def test_check_fused_on_layers_and_cells(layer):
+    errors = fused.check_fused(layer(), seq_len=5, batch_size=3)
+    assert errors and all(e < 1e-4 for e in errors.values())
+
+
+def test_check_fused_reports_a_mismatch(monkeypatch):
+    def wrong(inputs, state, weights, lengths, reverse):
+        output, h_n = fused.gru_sequence(inputs, state, *weights, lengths=lengths)  # no reverse
+        return output, h_n
+
+    monkeypatch.setitem(fused._FUSED, gru_cell, wrong)
+    with pytest.raises(AssertionError, match="8 mismatches; worst: gru reverse=True: "):
+        fused.check_fused("gru")
+
+
+# ---------------------------------------------------------------- errors
+
+
+def test_bad_inputs_name_what_was_expected():
+    x, (h0, c0), (w_ih, w_hh, b_ih, b_hh), _ = problem("lstm", 3, 2, 2, 4, "float64", True, 8)
+    with pytest.raises(ValueError, match=r"lstm_sequence: .*w_ih \(16, 2\).*got.*w_ih \(12, 2\)"):
+        fused.lstm_sequence(x, h0, c0, w_ih[:12], w_hh, b_ih, b_hh)
+    with pytest.raises(ValueError, match=r"state 0 \(2, 4\).*state 0 \(3, 4\)"):
+        fused.gru_sequence(x, engine.zeros(3, 4, dtype="float64"), w_ih[:12], w_hh[:12])
+    with pytest.raises(ValueError, match="lengths must each be in 1..T"):
+        fused.lstm_sequence(x, h0, c0, w_ih, w_hh, lengths=[4, 1])
+    with pytest.raises(ValueError, match="nonlinearity"):
+        fused.rnn_sequence(x, h0, w_ih[:4], w_hh[:4], nonlinearity="sigmoid")
+    with pytest.raises(ValueError, match="no fused op"):
+        fused.run_direction(lambda x, s, *w: s, x, h0, (w_ih, w_hh, None, None))
+    with pytest.raises(TypeError, match="float dtypes"):
+        fused.gru_sequence(x.astype("float32"), None, w_ih[:12], w_hh[:12])
+
+
+# ---------------------------------------------------------------- devices
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_fused_on_device_matches_cpu(kind, device):
+    config = dict(kind=kind, steps=6, batch=4, inputs=3, hidden=5, dtype="float64", bias=True,
+                  seed=9)
+    args = ([6, 2, 5, 1], True)
+    want = results(fused.run_direction, kind, *problem(**config)[:4], *args)
+    got = results(fused.run_direction, kind, *problem(**config, device=device)[:4], *args)
+    assert_same(got, want, "float64")
+    fused.check_fused(kind, device=device, dtype="float32")
