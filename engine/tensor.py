@@ -192,6 +192,13 @@ def _to_array(data, dtype):
     return data
 
 
+def _one_tuple(args):
+    """``(2, 3)`` from the arguments ``2, 3`` or ``(2, 3)`` (a lone None stays None)."""
+    if len(args) == 1 and not np.isscalar(args[0]):
+        return None if args[0] is None else tuple(args[0])
+    return args
+
+
 class Tensor:
     """An n-dimensional array that records how it was made.
 
@@ -468,6 +475,9 @@ class Tensor:
         return ops.matmul(self, other)
 
 
+# ---------------------------------------------------------------- the backward walk
+
+
 def _run_backward(root, output_index, grad, retain_graph):
     """Propagate ``grad`` (of output ``output_index`` of node ``root``) down to the leaves.
 
@@ -521,13 +531,6 @@ def _run_backward(root, output_index, grad, retain_graph):
             node.release()
     for leaf, g in leaf_grads.items():
         leaf._accumulate(g)
-
-
-def _one_tuple(args):
-    """``(2, 3)`` from the arguments ``2, 3`` or ``(2, 3)`` (a lone None stays None)."""
-    if len(args) == 1 and not np.isscalar(args[0]):
-        return None if args[0] is None else tuple(args[0])
-    return args
 
 
 _FREED = (

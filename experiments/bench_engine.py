@@ -17,7 +17,6 @@ Ratios: ours / PyTorch (same mode) and ours / NumPy forward arithmetic. Run:
 """
 
 import argparse
-import functools
 import statistics
 import time
 
@@ -26,15 +25,21 @@ import numpy as np
 import engine
 
 
-def _median_us_per_op(run, length, repeats):
-    """Median wall time of ``run()`` over ``repeats`` calls, in microseconds per op."""
-    run()  # warm up caches and lazy imports
-    times = []
+def _medians_us_per_op(runs, length, repeats):
+    """Median wall time of each ``runs[name]()``, in microseconds per op.
+
+    The runs take turns within each repeat, so a burst of load elsewhere on the
+    machine slows all of them alike and the ratios stay fair.
+    """
+    times = {name: [] for name in runs}
+    for run in runs.values():
+        run()  # warm up caches and lazy imports
     for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) / length * 1e6
+        for name, run in runs.items():
+            start = time.perf_counter()
+            run()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) / length * 1e6 for name, t in times.items()}
 
 
 # ---------------------------------------------------------------- the chains
@@ -123,13 +128,14 @@ def measure(length, repeats, shapes, use_torch=True):
     rows = []
     for shape in shapes:
         for mode, backward in (("forward", False), ("fwd+bwd", True)):
-            chains = {"engine": engine_chain, "numpy": numpy_chain}
+            runs = {
+                "engine": engine_chain(shape, length, backward),
+                "numpy": numpy_chain(shape, length, backward),
+            }
             if torch is not None:
-                chains["torch"] = functools.partial(torch_chain, torch)
+                runs["torch"] = torch_chain(torch, shape, length, backward)
             row = {"shape": shape, "mode": mode, "torch": None}
-            for name, chain in chains.items():
-                run = chain(shape, length, backward)
-                row[name] = _median_us_per_op(run, length, repeats)
+            row.update(_medians_us_per_op(runs, length, repeats))
             rows.append(row)
     return rows
 

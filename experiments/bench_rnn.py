@@ -32,20 +32,23 @@ THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"
 
 
 def limit_threads(threads):
-    """Ask BLAS and PyTorch for ``threads`` threads; returns how, in words."""
-    if "numpy" not in sys.modules:  # read by the BLAS libraries when NumPy loads them
+    """Ask BLAS for ``threads`` threads: through the environment if NumPy is not loaded yet
+    (its BLAS reads it when loading), then through threadpoolctl if installed. Returns how,
+    in words."""
+    how = "unchanged (NumPy was loaded first and threadpoolctl is not installed)"
+    if "numpy" not in sys.modules:
         for variable in THREAD_VARIABLES:
             os.environ[variable] = str(threads)
+        how = "environment variables " + "/".join(THREAD_VARIABLES)
+    import numpy  # noqa: F401  (loads BLAS, so that threadpoolctl sees it)
+
     try:
         from threadpoolctl import threadpool_info, threadpool_limits
     except ImportError:
-        how = "environment variables" if "numpy" not in sys.modules else "unchanged (no control)"
-    else:
-        threadpool_limits(threads)
-        libraries = ", ".join(f"{p['internal_api']} {p['num_threads']}"
-                              for p in threadpool_info())
-        how = f"threadpoolctl ({libraries})"
-    return f"BLAS: {how}"
+        return f"BLAS: {how}"
+    threadpool_limits(threads)
+    libraries = ", ".join(f"{p['internal_api']} {p['num_threads']}" for p in threadpool_info())
+    return f"BLAS: threadpoolctl ({libraries})"
 
 
 # ---------------------------------------------------------------- contenders
@@ -57,7 +60,7 @@ def ours(kind, shape, device, fused):
 
     import engine
     import rnn
-    from rnn import fused as fused_ops
+    from rnn import fused as rnn_fused
 
     batch, steps, inputs, hidden = shape
     rng = np.random.default_rng(0)
@@ -72,7 +75,7 @@ def ours(kind, shape, device, fused):
         for p in params:
             p.grad = None
         if fused:
-            output, _ = fused_ops.run_direction(cell, x, state, layer.weights(0, 0))
+            output, _ = rnn_fused.run_direction(cell, x, state, layer.weights(0, 0))
         else:
             output, _ = layer(x)
         output.sum().backward()
@@ -108,17 +111,17 @@ def pytorch(torch, kind, shape, device, cells):
     return step
 
 
-def median_ms(steps, repeats, synchronize):
+def median_ms(steps, repeats, synchronize, clock=time.perf_counter):
     """{name: median milliseconds} of each step function, run in turns (one warm-up each)."""
     times = {name: [] for name in steps}
     for round_ in range(repeats + 1):
         for name, step in steps.items():
             synchronize()
-            start = time.perf_counter()
+            start = clock()
             step()
             synchronize()
             if round_:
-                times[name].append(time.perf_counter() - start)
+                times[name].append(clock() - start)
     return {name: statistics.median(t) * 1e3 for name, t in times.items()}
 
 
@@ -175,6 +178,9 @@ def main(argv=None):
     parser.add_argument("--kinds", nargs="+", choices=["lstm", "gru"], default=["lstm", "gru"])
     parser.add_argument("--no-composed", action="store_true", help="skip our composed layer")
     parser.add_argument("--no-torch", action="store_true", help="skip PyTorch")
+    parser.add_argument("--clock", choices=["wall", "cpu"], default="wall",
+                        help="wall time, or this process's CPU time: steadier on a busy machine, "
+                             "comparable only with --threads 1 (CPU only)")
     parser.add_argument("--memory", nargs=2, type=int, default=[50, 100], metavar="T",
                         help="two sequence lengths for the memory per step (0 0: skip)")
     args = parser.parse_args(argv)
@@ -202,8 +208,13 @@ def main(argv=None):
         args.device == "cpu" or torch.cuda.is_available()) else None
     shapes = args.shapes or SHAPES[:None if args.all or args.device == "cuda" else CPU_SHAPES]
 
+    clock = time.perf_counter if args.clock == "wall" else time.process_time
     print(f"training step (forward + backward of output.sum()), float32, {args.device}, median "
-          f"of {args.repeats}; threads: {args.threads} ({threads})")
+          f"of {args.repeats} ({args.clock} clock); threads: {args.threads} ({threads}); "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    if args.clock == "wall" and os.getloadavg()[0] + args.threads > os.cpu_count():
+        print("warning: other work is running: wall times of multi-threaded steps are unreliable "
+              "here; --threads 1 --clock cpu compares like with like")
     header = (f"{'kind':<5} {'B, T, I, H':<18} {'fused':>9} {'composed':>9} {'torch':>9} "
               f"{'torch cells':>11} | {'fused/torch':>11} {'fused/cells':>11} "
               f"{'composed/fused':>14}")
@@ -217,7 +228,7 @@ def main(argv=None):
             if torch_device is not None:
                 steps["torch"] = pytorch(torch, kind, shape, torch_device, cells=False)
                 steps["cells"] = pytorch(torch, kind, shape, torch_device, cells=True)
-            ms = median_ms(steps, args.repeats, synchronize)
+            ms = median_ms(steps, args.repeats, synchronize, clock)
             results[kind, shape] = ms
             get = ms.get
             print(f"{kind:<5} {str(shape):<18} {fmt(get('fused')):>9} {fmt(get('composed')):>9} "

@@ -103,27 +103,24 @@ def encode(text, vocab):
 
 
 @engine.no_grad()
-def sample(model, vocab, length, temperature, seed, device):
-    """``length`` characters drawn one at a time at ``temperature``, starting after a newline.
-
-    The generator is seeded by (seed, 2), apart from training's and evaluation's.
-    """
+def sample(model, vocab, prime, length, temperature, seed, device):
+    """Continue ``prime`` (character ids) by ``length`` characters drawn one at a time at
+    ``temperature``, from a generator seeded by (seed, 2), apart from training's."""
     rng = np.random.default_rng([seed, 2])
-    model.eval()
-    token, state, out = vocab.index("\n") if "\n" in vocab else 0, None, []
+    logits, state = model(one_hot(prime[:, None], len(vocab), device))  # (P, 1, V)
+    out = []
     for _ in range(length):
-        logits, state = model(one_hot([[token]], len(vocab), device), state)  # (1, 1, V)
-        logits = logits.numpy().reshape(-1).astype(np.float64) / temperature
-        p = np.exp(logits - logits.max())
+        scaled = logits.numpy()[-1, 0].astype(np.float64) / temperature  # (V,)
+        p = np.exp(scaled - scaled.max())
         token = int(rng.choice(len(vocab), p=p / p.sum()))
         out.append(vocab[token])
-    model.train()
+        logits, state = model(one_hot([[token]], len(vocab), device), state)
     return "".join(out)
 
 
 def parser():
-    p = base_parser("char_lm", __doc__, steps=600, models=["lstm"], hidden_size=256,
-                    batch_size=32, lr=2e-3, clip=5.0, eval_every=100, checkpoint_every=100)
+    p = base_parser("char_lm", __doc__, steps=1000, models=["lstm"], hidden_size=256,
+                    batch_size=32, lr=4e-3, clip=5.0, eval_every=100, checkpoint_every=100)
     add = p.add_argument
     add("--data", metavar="FILE", help="UTF-8 text to train on (default: pydoc_data.topics)")
     add("--seq-len", type=int, default=64,
@@ -133,6 +130,8 @@ def parser():
         help="parallel streams the held-out text is read in (default: %(default)s)")
     add("--sample-chars", type=int, default=400,
         help="characters per sample printed at the end (default: %(default)s)")
+    add("--prime-chars", type=int, default=200,
+        help="held-out characters the model reads before sampling (default: %(default)s)")
     add("--temperatures", type=float, nargs="+", default=[0.5, 1.0],
         help="sampling temperatures (default: %(default)s)")
     return p
@@ -160,33 +159,37 @@ def main(argv=None):
         window = train_streams[:, start: start + args.seq_len + 1].T  # (T + 1, B)
         return chunk, window[:-1], window[1:]
 
+    def cross_entropy(logits, targets):  # logits (T, B, V), targets (T, B) -> mean nats
+        flat = engine.tensor(targets.reshape(-1), device=run.device)
+        return nn.functional.cross_entropy(logits.reshape(-1, V), flat)
+
     def loss_fn(model, batch):
         chunk, x, y = batch
         if chunk == 0:  # back at the start of the streams: forget
             model.forget()
         logits, state = model(one_hot(x, V, run.device), model.carried())
         model.carry(state)
-        return nn.functional.cross_entropy(logits.reshape(-1, V), engine.tensor(y.reshape(-1),
-                                                                     device=run.device))
+        return cross_entropy(logits, y)
 
     def evaluate(model):
         """Bits/char over all of the held-out text, read in parallel streams."""
         data = streams(test, args.eval_streams)  # (S, L)
         state, total = None, 0.0
-        for start in range(0, data.shape[1] - 1, 256):
-            window = data[:, start: start + 257].T  # (T + 1, S)
+        for start in range(0, data.shape[1] - 1, args.seq_len):
+            window = data[:, start: start + args.seq_len + 1].T  # (T + 1, S)
             logits, state = model(one_hot(window[:-1], V, run.device), state)
-            target = engine.tensor(window[1:].reshape(-1), device=run.device)
-            total += nn.functional.cross_entropy(logits.reshape(-1, V), target).item() * target.size
+            total += cross_entropy(logits, window[1:]).item() * window[1:].size
         return {"bpc": total / (data.shape[0] * (data.shape[1] - 1)) / LOG2}
 
     run.train(models, optimizers, make_batch, loss_fn, evaluate)
 
     final = run.evaluate(models, evaluate)["bpc"]
     baseline = unigram_bpc(train, test, V)
-    samples = {k: {str(t): sample(m, vocab, args.sample_chars, t, args.seed, run.device)
+    prime = test[: args.prime_chars]
+    samples = {k: {str(t): sample(m, vocab, prime, args.sample_chars, t, args.seed, run.device)
                    for t in args.temperatures} for k, m in models.items()}
-    result = {"test_bpc": final, "unigram_bpc": baseline, "samples": samples}
+    result = {"test_bpc": final, "unigram_bpc": baseline,
+              "sample_prime": "".join(vocab[i] for i in prime), "samples": samples}
     run.finish(result)
 
     fig, axes = figure(ncols=2)
@@ -201,8 +204,10 @@ def main(argv=None):
     save_figure(fig, run.out / "bpc.png")
     for k in models:
         print(f"{k}: held-out {final[k]:.3f} bits/char (unigram baseline {baseline:.3f})")
+        print(f"--- the model reads the held-out text's first {len(prime)} characters ---\n"
+              + result["sample_prime"])
         for t, s in samples[k].items():
-            print(f"--- sample at temperature {t} ---\n{s}")
+            print(f"--- and goes on, at temperature {t} ---\n{s}")
     return result
 
 

@@ -239,6 +239,9 @@ class Run:
         args = self.args
         if args.resume and (self.out / CHECKPOINT).exists():
             self.load_checkpoint(models, optimizers)
+            print(f"resuming from step {self.step} of {self.out / CHECKPOINT}", file=sys.stderr)
+        elif args.resume:
+            print(f"no checkpoint in {self.out}: starting from step 0", file=sys.stderr)
         clip = clip or dict.fromkeys(models, args.clip)
         self.seconds = dict.fromkeys(models, 0.0)
         for k in models:

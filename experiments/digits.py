@@ -93,7 +93,7 @@ class AttentionClassifier(nn.Module):
 
 
 def parser():
-    p = base_parser("digits", __doc__, steps=1500, models=["gru"], hidden_size=32,
+    p = base_parser("digits", __doc__, steps=2000, models=["gru"], hidden_size=64,
                     batch_size=64, lr=3e-3, clip=1.0, eval_every=100, checkpoint_every=250)
     p.add_argument("--task", choices=["rows", "pixels", "permuted"], default="rows",
                    help="read each image by rows (8 steps), pixels (64 steps) or pixels in a "

@@ -123,12 +123,12 @@ class Module:
     def children(self):
         return (module for _, module in self.named_children())
 
-    def _named(self, registry_name, recurse=True, remove_duplicate=True):
+    def _named(self, registry_name, recurse=True):
         seen = set()
-        walk = self.named_modules(remove_duplicate=remove_duplicate) if recurse else [("", self)]
+        walk = self.named_modules() if recurse else [("", self)]
         for prefix, module in walk:
             for name, value in getattr(module, registry_name).items():
-                if value is None or (remove_duplicate and id(value) in seen):
+                if value is None or id(value) in seen:
                     continue
                 seen.add(id(value))  # a shared parameter is listed once
                 yield (f"{prefix}.{name}" if prefix else name), value
@@ -199,9 +199,14 @@ class Module:
     # ------------------------------------------------------------ state
 
     def _state_tensors(self):
-        """name -> Tensor of every parameter and buffer; a shared one under each of its names."""
-        return OrderedDict([*self._named("_parameters", remove_duplicate=False),
-                            *self._named("_buffers", remove_duplicate=False)])
+        """name -> Tensor of every parameter and buffer, in PyTorch's order (each module's
+        parameters, then its buffers, then its children's); a shared one under each name."""
+        state = OrderedDict()
+        for prefix, module in self.named_modules(remove_duplicate=False):
+            for name, tensor in [*module._parameters.items(), *module._buffers.items()]:
+                if tensor is not None:
+                    state[f"{prefix}.{name}" if prefix else name] = tensor
+        return state
 
     def state_dict(self):
         """Ordered name -> NumPy array (a copy, from the GPU where needed) of every

@@ -42,11 +42,14 @@ _INT64 = np.iinfo(np.int64)
 def save(obj, path):
     """Write a dict (of dicts, lists, tuples, arrays, numbers, strings, None) to ``path``.
 
-    >>> import os, tempfile, numpy as np
-    >>> path = os.path.join(tempfile.mkdtemp(), "checkpoint.npz")
-    >>> save({"model": {"weight": np.eye(2)}, "step": 3, "lr": 0.1}, path)
-    >>> load(path)["step"], sorted(np.load(path).files)
-    (3, ['__structure__', 'lr', 'model/weight', 'step'])
+    >>> import tempfile, numpy as np
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     save({"model": {"weight": np.eye(2)}, "step": 3, "lr": 0.1}, folder + "/ckpt.npz")
+    ...     with np.load(folder + "/ckpt.npz") as raw:
+    ...         names = sorted(raw.files)
+    ...     loaded = load(folder + "/ckpt.npz")
+    >>> names, loaded["step"], loaded["model"]["weight"].shape
+    (['__structure__', 'lr', 'model/weight', 'step'], 3, (2, 2))
     """
     if not isinstance(obj, Mapping):
         raise TypeError(f"save: the top level must be a dict; got {type(obj).__name__}")

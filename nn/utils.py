@@ -21,9 +21,9 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     A nan or inf total raises RuntimeError if ``error_if_nonfinite``; otherwise an inf
     total scales by 0 and a nan one leaves the gradients as they are.
 
-    >>> import numpy as np, nn
+    >>> import numpy as np, engine, nn
     >>> w = nn.Parameter(np.zeros(2))
-    >>> w.grad = nn.Parameter(np.array([3.0, 4.0]), requires_grad=False)
+    >>> w.grad = engine.tensor(np.array([3.0, 4.0]))
     >>> clip_grad_norm_([w], max_norm=1.0), [round(g, 4) for g in w.grad.tolist()]
     (5.0, [0.6, 0.8])
     """
@@ -51,9 +51,9 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
 def clip_grad_value_(parameters, clip_value):
     """Clip every gradient element to [-clip_value, clip_value], in place.
 
-    >>> import numpy as np, nn
+    >>> import numpy as np, engine, nn
     >>> w = nn.Parameter(np.zeros(2))
-    >>> w.grad = nn.Parameter(np.array([-3.0, 0.5]), requires_grad=False)
+    >>> w.grad = engine.tensor(np.array([-3.0, 0.5]))
     >>> clip_grad_value_([w], 1.0); w.grad.tolist()
     [-1.0, 0.5]
     """

@@ -18,11 +18,20 @@ Conventions, declared once for the whole package:
     ``t < lengths[b]`` (rnn.masks); padded steps keep the state and output zeros.
 
 Modules: cells (one step), unroll (the loop over time), recurrent (RNN, LSTM, GRU
-layers), bidirectional, masks (padding), examples (a user-defined cell:
-``from rnn.examples import SkipLSTMCell``).
+layers), bidirectional, masks (padding), attention (dot-product, additive,
+multi-head), examples (a user-defined cell: ``from rnn.examples import SkipLSTMCell``).
 """
 
-from rnn import masks
+from rnn import attention, masks
+from rnn.attention import (
+    AdditiveAttention,
+    DotProductAttention,
+    MultiHeadAttention,
+    additive_attention,
+    dot_product_attention,
+    mask_from_lengths,
+    masked_softmax,
+)
 from rnn.bidirectional import Bidirectional
 from rnn.cells import (
     Cell,
@@ -39,6 +48,8 @@ from rnn.recurrent import GRU, LSTM, RNN, run_direction
 from rnn.unroll import detach_state, unroll
 
 __all__ = [
+    "AdditiveAttention", "DotProductAttention", "MultiHeadAttention", "additive_attention",
+    "attention", "dot_product_attention", "mask_from_lengths", "masked_softmax",
     "GRU", "LSTM", "RNN", "Bidirectional", "Cell", "GRUCell", "LSTMCell", "RNNCell",
     "detach_state", "gru_cell", "lengths_to_mask", "lstm_cell", "masks", "reverse_padded",
     "rnn_relu_cell", "rnn_tanh_cell", "run_direction", "unroll",

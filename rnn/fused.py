@@ -108,7 +108,8 @@ def rnn_sequence(x, h0, w_ih, w_hh, b_ih=None, b_hh=None, lengths=None, reverse=
 
 
 def _lstm_direction(inputs, state, weights, lengths, reverse):
-    output, h_n, c_n = lstm_sequence(inputs, *state, *weights, lengths=lengths, reverse=reverse)
+    h0, c0 = (None, None) if state is None else state
+    output, h_n, c_n = lstm_sequence(inputs, h0, c0, *weights, lengths=lengths, reverse=reverse)
     return output, (h_n, c_n)
 
 
@@ -133,7 +134,7 @@ def run_direction(step, inputs, state, weights, lengths=None, reverse=False):
     ``step`` is one of the cell functions of ``rnn.cells`` (``lstm_cell``, ``gru_cell``,
     ``rnn_tanh_cell``, ``rnn_relu_cell``), ``weights`` its (w_ih, w_hh, b_ih, b_hh);
     ``inputs`` (T, B, I) -> ``(outputs (T, B, H), final_state)``, the final state a
-    Tensor (B, H), or (h_n, c_n) for the LSTM.
+    Tensor (B, H), or (h_n, c_n) for the LSTM. ``state`` None starts from zeros.
     """
     if step not in _FUSED:
         names = ", ".join(f.__name__ for f in _FUSED)
@@ -157,7 +158,7 @@ def _cases(subject, input_size, hidden_size, bias, dtype, device, rng):
         shapes += [(gates * hidden_size,)] * 2 if bias else []
         weights = [engine.randn(*s, rng=rng, dtype=dtype, device=device) * 0.5 for s in shapes]
         weights += [None] * (4 - len(weights))
-        return [(f"{subject} reverse={reverse}", step, weights, reverse) for reverse in (False, True)]
+        return [(f"{subject} reverse={r}", step, weights, r) for r in (False, True)]
     if isinstance(subject, (RNNCell, LSTMCell, GRUCell)):
         step = {LSTMCell: lstm_cell, GRUCell: gru_cell}.get(type(subject)) or (
             rnn_tanh_cell if subject.nonlinearity == "tanh" else rnn_relu_cell)

@@ -111,15 +111,15 @@ def _transposed(w, scale=None):
     return out
 
 
-def _project(x, w_ih_t, bias, out=None):
-    """The input projection of every step at once: (T, B, I) @ (I, G*H) + (G*H,) -> (T, B, G*H),
-    into ``out`` (contiguous) when given."""
+def _project(x, w_ih_t, out=None):
+    """The input projection of every step at once: (T, B, I) @ (I, G*H) -> (T, B, G*H), into
+    ``out`` (contiguous) when given. The loops add the biases, a step at a time, while
+    that step is in cache."""
     steps, batch, inputs = x.shape
     if out is None:
         out = xp_of(x).empty((steps, batch, w_ih_t.shape[1]), dtype=x.dtype)
     xp_of(x).matmul(x.reshape(steps * batch, inputs), w_ih_t,
                     out=out.reshape(steps * batch, -1))  # (T*B, G*H)
-    out += bias
     return out
 
 
@@ -162,26 +162,28 @@ class LSTMSequence(Function):
         steps, batch, hidden = x.shape[0], x.shape[1], h0.shape[1]
         scale = xp.tile(xp.asarray([0.5, 0.5, 1.0, 0.5], dtype=x.dtype), (hidden, 1)).T.ravel()
         shift = 1 - scale  # gate = tanh(pre) * scale + shift: sigmoid for i, f, o, tanh for g
-        self.is_sigmoid, self.layout, self.cell_states = shift * 2, layout, cell_states
-        self.x = layout.to_work(x)  # (T, B, I)
-        w_hh_t = _transposed(w_hh, scale)  # (H, 4H)
-        gates = _project(self.x, _transposed(w_ih, scale), (b_ih + b_hh) * scale)  # (T, B, 4H)
+        self.is_sigmoid, self.is_tanh = 2 * shift, 1 - 2 * shift  # (4H,) each: 1 or 0
+        self.layout, self.x = layout, layout.to_work(x)  # (T, B, I)
+        w_hh_t, bias = _transposed(w_hh, scale), (b_ih + b_hh) * scale  # (H, 4H), (4H,)
+        gates = _project(self.x, _transposed(w_ih, scale))  # (T, B, 4H)
         hs = _states(xp, steps, layout.rows_to_work(h0))  # (T+1, B, H)
         cs = _states(xp, steps, layout.rows_to_work(c0))  # (T+1, B, H)
         tanh_c = xp.empty((steps, batch, hidden), dtype=x.dtype)  # tanh(c_t), for backward
         recurrent = xp.empty((batch, 4 * hidden), dtype=x.dtype)  # (B, 4H)
+        scratch = xp.empty((batch, hidden), dtype=x.dtype)  # (B, H)
         for t, b in enumerate(layout.batch_sizes):
             a = gates[t, :b]  # (b, 4H): pre-activations, then the gate values
             xp.matmul(hs[t, :b], w_hh_t, out=recurrent[:b])
             a += recurrent[:b]
+            a += bias
             xp.tanh(a, out=a)
             a *= scale
             a += shift
             i, f, g, o = (a[:, k * hidden:(k + 1) * hidden] for k in range(4))  # each (b, H)
             c = cs[t + 1, :b]
             xp.multiply(f, cs[t, :b], out=c)
-            xp.multiply(i, g, out=recurrent[:b, :hidden])
-            c += recurrent[:b, :hidden]  # c = f c_prev + i g
+            xp.multiply(i, g, out=scratch[:b])
+            c += scratch[:b]  # c = f c_prev + i g
             xp.tanh(c, out=tanh_c[t, :b])
             xp.multiply(o, tanh_c[t, :b], out=hs[t + 1, :b])  # h = o tanh(c)
         self.w_ih, self.w_hh = w_ih, w_hh
@@ -200,7 +202,6 @@ class LSTMSequence(Function):
         d_pre = xp.zeros((steps, batch, 4 * hidden), dtype=d_out.dtype)  # (T, B, 4H)
         slope = xp.empty((batch, 4 * hidden), dtype=d_out.dtype)  # (B, 4H)
         scratch = xp.empty((batch, hidden), dtype=d_out.dtype)  # (B, H)
-        is_sigmoid, not_sigmoid = self.is_sigmoid, 1 - self.is_sigmoid
         for t in reversed(range(steps)):
             b = layout.batch_sizes[t]
             a, d = self.gates[t, :b], d_pre[t, :b]  # (b, 4H): gate values, their gradients
@@ -211,19 +212,18 @@ class LSTMSequence(Function):
             if d_cs is not None:
                 dc_t += d_cs[t, :b]
             xp.multiply(dh_t, tanh_c, out=do)
-            xp.multiply(tanh_c, tanh_c, out=tmp)
-            xp.subtract(1, tmp, out=tmp)
+            xp.multiply(do, tanh_c, out=tmp)
+            xp.subtract(dh_t, tmp, out=tmp)
             tmp *= o
-            tmp *= dh_t
-            dc_t += tmp
+            dc_t += tmp  # dh o (1 - tanh^2 c) = (dh - do tanh c) o
             xp.multiply(dc_t, g, out=di)
             xp.multiply(dc_t, self.cs[t, :b], out=df)
             xp.multiply(dc_t, i, out=dg)
             dc_t *= f
-            s = slope[:b]  # sigmoid' = s (1 - s), tanh' = 1 - g^2: (is_sigmoid - a) a + not
-            xp.subtract(is_sigmoid, a, out=s)
+            s = slope[:b]  # sigmoid' = (1 - s) s, tanh' = 1 - g^2: (p - a) a + 1 - p, p = 1, 0
+            xp.subtract(self.is_sigmoid, a, out=s)
             s *= a
-            s += not_sigmoid
+            s += self.is_tanh
             d *= s
             xp.matmul(d, self.w_hh, out=dh_t)  # dh_{t-1} = dA_t W_hh
         needs = self.needs_input_grad
@@ -246,7 +246,7 @@ class GRUSequence(Function):
 
     with h = h_{t-1}. Inputs x (T, B, I), h0 (B, H), w_ih (3H, I), w_hh (3H, H), b_ih,
     b_hh (3H,). Outputs h_t of every step (T, B, H) (zero past each length) and h_n (B, H).
-    b_hr and b_hz join the input projection; b_hn cannot (r multiplies it), so the
+    b_hr and b_hz join b_ih in one bias; b_hn cannot (r multiplies it), so the
     pre-activation gradient differs on the two sides in the n rows: dA_h = (dr, dz, dn r),
     dA_x = (dr, dz, dn), kept as one (T, B, 3H) buffer and one (T, B, H) buffer.
     """
@@ -256,11 +256,12 @@ class GRUSequence(Function):
         steps, batch, hidden = x.shape[0], x.shape[1], h0.shape[1]
         scale = xp.ones(3 * hidden, dtype=x.dtype)
         scale[:2 * hidden] = 0.5  # r and z are sigmoids: tanh(pre / 2) / 2 + 1 / 2
-        bias = b_ih.copy()  # (3H,)
+        bias = b_ih.copy()  # (3H,): b_ih, plus b_hr and b_hz (b_hn stays inside r (...))
         bias[:2 * hidden] += b_hh[:2 * hidden]
+        bias *= scale
         self.layout, self.x = layout, layout.to_work(x)  # (T, B, I)
         w_hh_t = _transposed(w_hh, scale)  # (H, 3H)
-        gates = _project(self.x, _transposed(w_ih, scale), bias * scale)  # (T, B, 3H)
+        gates = _project(self.x, _transposed(w_ih, scale))  # (T, B, 3H)
         b_hn = b_hh[2 * hidden:]  # (H,)
         hs = _states(xp, steps, layout.rows_to_work(h0))  # (T+1, B, H)
         hn = xp.empty((steps, batch, hidden), dtype=x.dtype)  # W_hn h + b_hn, for backward
@@ -269,6 +270,7 @@ class GRUSequence(Function):
             a, rec = gates[t, :b], recurrent[:b]  # (b, 3H): pre-activations, then r, z, n
             xp.matmul(hs[t, :b], w_hh_t, out=rec)
             rz, n = a[:, :2 * hidden], a[:, 2 * hidden:]  # (b, 2H), (b, H)
+            a += bias
             rz += rec[:, :2 * hidden]
             xp.tanh(rz, out=rz)
             rz *= 0.5
@@ -353,13 +355,15 @@ class RNNSequence(Function):
         steps, batch = x.shape[:2]
         self.layout, self.nonlinearity, self.x = layout, nonlinearity, layout.to_work(x)
         hs = _states(xp, steps, layout.rows_to_work(h0))  # (T+1, B, H)
-        _project(self.x, _transposed(w_ih), b_ih + b_hh, out=hs[1:])
+        _project(self.x, _transposed(w_ih), out=hs[1:])
+        bias = b_ih + b_hh  # (H,)
         w_hh_t = _transposed(w_hh)  # (H, H)
         recurrent = xp.empty_like(hs[0])  # (B, H)
         for t, b in enumerate(layout.batch_sizes):
             h = hs[t + 1, :b]
             xp.matmul(hs[t, :b], w_hh_t, out=recurrent[:b])
             h += recurrent[:b]
+            h += bias
             if nonlinearity == "tanh":
                 xp.tanh(h, out=h)
             else:

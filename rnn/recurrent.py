@@ -10,6 +10,8 @@ converted to NumPy. Each step calls the cell function of ``rnn.cells``: one copy
 the math for cells and layers.
 """
 
+import numpy as np
+
 import engine
 import nn
 import nn.functional
@@ -80,13 +82,14 @@ class RNNBase(nn.Module):
         name = type(self).__name__
         for what, size in (("input_size", input_size), ("hidden_size", hidden_size),
                            ("num_layers", num_layers)):
-            if not isinstance(size, int) or size < 1:
+            if not isinstance(size, (int, np.integer)) or size < 1:
                 raise ValueError(f"{name}: {what} must be a positive int; got {size!r}")
         if not 0 <= dropout < 1:
             raise ValueError(f"{name}: dropout must be in [0, 1); got {dropout!r}")
         self.mode = mode
         self.cell_function, self.gates, self.state_count = _MODES[mode]
-        self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
+        self.input_size, self.hidden_size = int(input_size), int(hidden_size)
+        self.num_layers = int(num_layers)
         self.bias, self.batch_first = bias, batch_first
         self.dropout, self.bidirectional = float(dropout), bidirectional
         self.num_directions = 2 if bidirectional else 1

@@ -60,6 +60,7 @@ def broadcastable(draw, *elements):
 
 @st.composite
 def where_args(draw, number=None):
+    """A bool condition and two arrays, broadcasting; input ``number`` (1 or 2) a float."""
     condition, a, b = draw(hnp.mutually_broadcastable_shapes(
         num_shapes=3, max_dims=MAX_DIMS, max_side=MAX_SIDE
     )).input_shapes

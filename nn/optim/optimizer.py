@@ -146,9 +146,9 @@ class SGD(Optimizer):
         b = g at the first step, else momentum * b + (1 - dampening) * g
         p = p - lr * (g + momentum * b if nesterov else b)      (b = g without momentum)
 
-    >>> import numpy as np, nn
+    >>> import numpy as np, engine, nn
     >>> w = nn.Parameter(np.array([1.0]))
-    >>> w.grad = nn.Parameter(np.array([0.5]), requires_grad=False)
+    >>> w.grad = engine.tensor(np.array([0.5]))
     >>> SGD([w], lr=0.1).step(); w.tolist()
     [0.95]
     """
@@ -185,9 +185,9 @@ class Adam(Optimizer):
         m = m + (1 - beta1) (g - m);   v = beta2 v + (1 - beta2) g^2
         p = p - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
 
-    >>> import numpy as np, nn
+    >>> import numpy as np, engine, nn
     >>> w = nn.Parameter(np.array([1.0]))
-    >>> w.grad = nn.Parameter(np.array([0.5]), requires_grad=False)
+    >>> w.grad = engine.tensor(np.array([0.5]))
     >>> Adam([w], lr=0.1).step(); [round(v, 6) for v in w.tolist()]  # a first step moves by lr
     [0.9]
     """
