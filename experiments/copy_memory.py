@@ -47,7 +47,7 @@ def make_batch(rng, batch_size, delay):
 
 
 def parser():
-    p = base_parser("copy_memory", __doc__, steps=2000, hidden_size=64, batch_size=32, lr=3e-3,
+    p = base_parser("copy_memory", __doc__, steps=3000, hidden_size=64, batch_size=128, lr=2e-2,
                     clip=1.0, eval_every=100, checkpoint_every=500)
     p.add_argument("--delay", type=int, default=10,
                    help="T, blanks between the symbols and their recall (default: %(default)s)")

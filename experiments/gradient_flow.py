@@ -29,31 +29,38 @@ from experiments.adding import BASELINE, make_batch
 from experiments.common import Run, SequenceModel, base_parser, draw, figure, save_figure
 
 
-def hidden_gradients(model, x, y):
-    """||dL/dh_t|| for t = 1..T (L the batch-mean MSE at step T), from the per-step
-    states of ``rnn.unroll`` with ``retain_grad()``; ``model`` is a one-layer SequenceModel."""
+def state_gradients(model, x, y):
+    """||dL/dh_t|| for t = 1..T (L the batch-mean MSE read at step T) as ``{kind: [...]}``,
+    and for an LSTM also ||dL/dc_t|| as ``{"lstm_cell": [...]}``.
+
+    Runs the layer's own cell function through ``rnn.unroll`` and keeps each step's
+    state with ``retain_grad()``; ``model`` is a one-layer SequenceModel.
+    """
     layer = model.rnn
     weights = layer.weights(0, 0)
-    hs = []
+    states = []  # per step: (h_t,) or (h_t, c_t)
 
-    def cell(x_t, state):  # one step of the layer's own math, keeping h_t's gradient
+    def cell(x_t, state):
         state = layer.cell_function(x_t, state, *weights)
-        h = rnn.cells.output_of(state)
-        h.retain_grad()
-        hs.append(h)
+        parts = state if isinstance(state, tuple) else (state,)
+        for part in parts:
+            part.retain_grad()
+        states.append(parts)
         return state
 
     zeros = engine.zeros(x.shape[1], layer.hidden_size, device=x.device)
     start = (zeros,) * layer.state_count if layer.state_count > 1 else zeros
     outputs, _ = rnn.unroll(cell, x, start)
-    loss = nn.functional.mse_loss(model.head(outputs[-1]), y)
-    loss.backward()
+    nn.functional.mse_loss(model.head(outputs[-1]), y).backward()
     model.zero_grad()
-    return [float(np.linalg.norm(h.grad.numpy())) for h in hs]
+    kind = layer.mode.split("_")[0].lower()
+    names = [kind, kind + "_cell"]
+    return {names[i]: [float(np.linalg.norm(parts[i].grad.numpy())) for parts in states]
+            for i in range(len(states[0]))}
 
 
 def parser():
-    p = base_parser("gradient_flow", __doc__, steps=600, hidden_size=32, batch_size=32, lr=3e-3,
+    p = base_parser("gradient_flow", __doc__, steps=800, hidden_size=32, batch_size=64, lr=2e-2,
                     clip=1.0, eval_every=50, checkpoint_every=200)
     p.add_argument("--seq-len", type=int, default=50,
                    help="T, the adding problem's sequence length (default: %(default)s)")

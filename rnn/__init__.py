@@ -19,10 +19,10 @@ Conventions, declared once for the whole package:
 
 Modules: cells (one step), unroll (the loop over time), recurrent (RNN, LSTM, GRU
 layers), bidirectional, masks (padding), attention (dot-product, additive,
-multi-head), examples (a user-defined cell: ``from rnn.examples import SkipLSTMCell``).
+multi-head), fused (whole-sequence ops: one autograd node per layer and direction), examples (a user-defined cell: ``from rnn.examples import SkipLSTMCell``).
 """
 
-from rnn import attention, masks
+from rnn import attention, fused, masks
 from rnn.attention import (
     AdditiveAttention,
     DotProductAttention,
@@ -49,7 +49,7 @@ from rnn.unroll import detach_state, unroll
 
 __all__ = [
     "AdditiveAttention", "DotProductAttention", "MultiHeadAttention", "additive_attention",
-    "attention", "dot_product_attention", "mask_from_lengths", "masked_softmax",
+    "attention", "dot_product_attention", "fused", "mask_from_lengths", "masked_softmax",
     "GRU", "LSTM", "RNN", "Bidirectional", "Cell", "GRUCell", "LSTMCell", "RNNCell",
     "detach_state", "gru_cell", "lengths_to_mask", "lstm_cell", "masks", "reverse_padded",
     "rnn_relu_cell", "rnn_tanh_cell", "run_direction", "unroll",

@@ -2,6 +2,7 @@
 
 Contents:
     lstm_sequence, gru_sequence, rnn_sequence   the functional API over rnn.fused_ops
+                                                (padding: rnn.fused_layout)
     run_direction                               drop-in for rnn.recurrent.run_direction
     check_fused                                 fused against composed, for any configuration
 
@@ -26,7 +27,8 @@ import numpy as np
 import engine
 from engine import Tensor, backend
 from rnn.cells import GRUCell, LSTMCell, RNNCell, gru_cell, lstm_cell, rnn_relu_cell, rnn_tanh_cell
-from rnn.fused_ops import GRUSequence, LSTMSequence, RNNSequence, SequenceLayout
+from rnn.fused_layout import SequenceLayout
+from rnn.fused_ops import GRUSequence, LSTMSequence, RNNSequence
 from rnn.unroll import unroll
 
 # ---------------------------------------------------------------- functional API

@@ -1,7 +1,7 @@
 """Fused sequence ops: one layer, one direction, the whole sequence as ONE autograd node.
 
 Contents:
-    SequenceLayout   where each (step, sequence) of a padded batch is computed
+    helpers          the weight copies, the input projection, the weight gradients
     LSTMSequence     LSTM over a sequence (gates i, f, g, o)
     GRUSequence      GRU over a sequence (gates r, z, n)
     RNNSequence      Elman RNN over a sequence (tanh or relu)
@@ -27,77 +27,14 @@ Padding (``lengths``) follows ``rnn.unroll``: past its end a sequence keeps its 
 outputs zeros; ``reverse=True`` starts each sequence at its own last valid step. The
 loops run on a working copy of the batch sorted by length, longest first (with each
 valid prefix reversed when ``reverse``), so step k touches rows ``0 .. batch_sizes[k]-1``
-only, as PyTorch's packed sequences do; padded rows are never computed.
+only, as PyTorch's packed sequences do; padded rows are never computed
+(``rnn.fused_layout.SequenceLayout``, passed in by ``rnn.fused``).
 """
-
-import numpy as np
 
 from engine.backend import xp_of
 from engine.tensor import Function
-from rnn.masks import check_lengths
 
-# ---------------------------------------------------------------- layout
-
-
-class SequenceLayout:
-    """Sorted-by-length working order of a padded batch (T, B, ...), and the gathers to it.
-
-    Working row j holds sequence ``order[j]``; its step k reads original step
-    ``lengths - 1 - k`` when ``reverse`` (valid prefix reversed), else k. Step k is
-    computed for the rows ``:batch_sizes[k]`` (those still running). Both maps are
-    their own inverse up to the batch order, so leaving the working copy is a gather too.
-
-    >>> layout = SequenceLayout([2, 3], max_len=3, batch_size=2, reverse=False)
-    >>> layout.batch_sizes, layout.order.tolist()
-    ([2, 2, 1], [1, 0])
-    """
-
-    def __init__(self, lengths, max_len, batch_size, reverse):
-        full = lengths is None
-        lengths = np.full(batch_size, max_len) if full else check_lengths(
-            lengths, max_len, batch_size)
-        self.lengths, self.all_full = lengths, full or bool((lengths == max_len).all())
-        self.order = np.argsort(-lengths, kind="stable")  # (B,) working row -> sequence
-        self.inverse = np.argsort(self.order)  # (B,) sequence -> working row
-        sorted_lengths = lengths[self.order]
-        steps = np.arange(max_len)[:, None]  # (T, 1)
-        self.batch_sizes = (steps < sorted_lengths).sum(axis=1).tolist()  # (T,)
-        self.identity = not reverse and bool((self.order == np.arange(batch_size)).all())
-        if reverse:
-            self.to_steps = np.where(steps < sorted_lengths, sorted_lengths - 1 - steps, steps)
-            self.from_steps = np.where(steps < lengths, lengths - 1 - steps, steps)
-        else:
-            self.to_steps = self.from_steps = np.broadcast_to(steps, (max_len, batch_size))
-
-    def to_work(self, a):
-        """(T, B, ...) original -> working order (a gather; ``a`` itself if nothing moves)."""
-        if self.identity:
-            return a
-        xp = xp_of(a)
-        return a[xp.asarray(self.to_steps), xp.asarray(self.order)]
-
-    def from_work(self, a):
-        """(T, B, ...) working -> original order."""
-        if self.identity:
-            return a
-        xp = xp_of(a)
-        return a[xp.asarray(self.from_steps), xp.asarray(self.inverse)]
-
-    def rows_to_work(self, a):
-        """(B, ...) original -> working order, always a fresh array (the loops write it)."""
-        return a.copy() if self.identity else a[xp_of(a).asarray(self.order)]
-
-    def rows_from_work(self, a):
-        """(B, ...) working -> original order."""
-        return a if self.identity else a[xp_of(a).asarray(self.inverse)]
-
-    def final(self, states):
-        """Each sequence's state after its own last step, original order: states (T+1, B, H)
-        with the initial state at 0 -> (B, H)."""
-        if self.all_full:
-            return self.rows_from_work(states[-1])
-        xp = xp_of(states)
-        return states[xp.asarray(self.lengths), xp.asarray(self.inverse)]
+# ---------------------------------------------------------------- helpers
 
 
 def _transposed(w, scale=None):

@@ -15,6 +15,7 @@ import numpy as np
 import engine
 import nn
 import nn.functional
+from rnn.fused import run_direction as fused_run_direction
 from rnn.cells import (
     cell_parameters,
     gru_cell,
@@ -73,10 +74,16 @@ class RNNBase(nn.Module):
     Parameters, in this order, for each layer k, forward then reverse:
     ``weight_ih_l{k}`` (G*H, I for k = 0, else D*H), ``weight_hh_l{k}`` (G*H, H),
     ``bias_ih_l{k}`` (G*H,), ``bias_hh_l{k}`` (G*H,), reverse ones ending in ``_reverse``.
+
+    ``fused=True`` (the default) runs each layer and direction as ONE autograd node
+    (``rnn.fused``: input projection hoisted, hand-written BPTT); ``fused=False`` runs
+    the composed reference (``rnn.unroll`` over the cell functions), the readable
+    spec the fused path is tested against. Both give the same numbers up to rounding;
+    ``rnn.fused.check_fused(layer)`` says by how much.
     """
 
     def __init__(self, mode, input_size, hidden_size, num_layers=1, bias=True,
-                 batch_first=False, dropout=0.0, bidirectional=False, *, rng=None,
+                 batch_first=False, dropout=0.0, bidirectional=False, *, fused=True, rng=None,
                  dtype="float32", device=None):
         super().__init__()
         name = type(self).__name__
@@ -93,6 +100,7 @@ class RNNBase(nn.Module):
         self.bias, self.batch_first = bias, batch_first
         self.dropout, self.bidirectional = float(dropout), bidirectional
         self.num_directions = 2 if bidirectional else 1
+        self.fused = bool(fused)
         self.rng = nn.init.generator(rng)  # draws the weights, then the dropout masks
         for layer in range(num_layers):
             layer_input = input_size if layer == 0 else hidden_size * self.num_directions
@@ -115,7 +123,8 @@ class RNNBase(nn.Module):
         for layer in range(self.num_layers):
             outputs = []
             for direction in range(directions):
-                out, final = run_direction(
+                run = fused_run_direction if self.fused else run_direction
+                out, final = run(
                     self.cell_function, x, states[layer * directions + direction],
                     self.weights(layer, direction), lengths, reverse=direction == 1,
                 )
@@ -186,7 +195,8 @@ class RNNBase(nn.Module):
     def extra_repr(self):
         settings = f"{self.input_size}, {self.hidden_size}"
         for option, default in (("num_layers", 1), ("bias", True), ("batch_first", False),
-                                ("dropout", 0.0), ("bidirectional", False)):
+                                ("dropout", 0.0), ("bidirectional", False),
+                                ("fused", True)):
             if getattr(self, option) != default:
                 settings += f", {option}={getattr(self, option)}"
         return settings + (", nonlinearity='relu'" if self.mode == "RNN_RELU" else "")
@@ -210,13 +220,13 @@ class RNN(RNNBase):
     """
 
     def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True,
-                 batch_first=False, dropout=0.0, bidirectional=False, *, rng=None,
+                 batch_first=False, dropout=0.0, bidirectional=False, *, fused=True, rng=None,
                  dtype="float32", device=None):
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"RNN: nonlinearity must be 'tanh' or 'relu'; got {nonlinearity!r}")
         super().__init__("RNN_" + nonlinearity.upper(), input_size, hidden_size, num_layers,
-                         bias, batch_first, dropout, bidirectional, rng=rng, dtype=dtype,
-                         device=device)
+                         bias, batch_first, dropout, bidirectional, fused=fused, rng=rng,
+                         dtype=dtype, device=device)
         self.nonlinearity = nonlinearity
 
 
@@ -235,9 +245,11 @@ class LSTM(RNNBase):
     """
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
-                 dropout=0.0, bidirectional=False, *, rng=None, dtype="float32", device=None):
+                 dropout=0.0, bidirectional=False, *, fused=True, rng=None, dtype="float32",
+                 device=None):
         super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first,
-                         dropout, bidirectional, rng=rng, dtype=dtype, device=device)
+                         dropout, bidirectional, fused=fused, rng=rng, dtype=dtype,
+                         device=device)
 
 
 class GRU(RNNBase):
@@ -254,6 +266,8 @@ class GRU(RNNBase):
     """
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
-                 dropout=0.0, bidirectional=False, *, rng=None, dtype="float32", device=None):
+                 dropout=0.0, bidirectional=False, *, fused=True, rng=None, dtype="float32",
+                 device=None):
         super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first,
-                         dropout, bidirectional, rng=rng, dtype=dtype, device=device)
+                         dropout, bidirectional, fused=fused, rng=rng, dtype=dtype,
+                         device=device)

@@ -33,6 +33,7 @@ def configs(draw):
         "bidirectional": draw(st.booleans()),
         "batch_first": draw(st.booleans()),
         "bias": draw(st.booleans()),
+        "fused": draw(st.booleans()),  # the fused ops and the composed reference alike
     }
     lengths = draw(st.none() | st.lists(st.integers(1, steps), min_size=batch, max_size=batch))
     give_hx = draw(st.booleans())

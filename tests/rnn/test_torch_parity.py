@@ -82,11 +82,12 @@ LAYER_OPTIONS = [
 @pytest.mark.parametrize("options", LAYER_OPTIONS, ids=lambda o: "-".join(
     f"{k}={v}" for k, v in o.items()))
 @pytest.mark.parametrize("lengths", [None, [2, 4, 1]])
-def test_layers_match_pytorch(kind, options, lengths):
+@pytest.mark.parametrize("fused", [True, False], ids=["fused", "composed"])
+def test_layers_match_pytorch(kind, options, lengths, fused):
     torch.manual_seed(0)
     rng = np.random.default_rng(0)
     steps, batch, hidden = 4, 3, 5
-    ours = make_layer(kind, 2, hidden, **options)
+    ours = make_layer(kind, 2, hidden, fused=fused, **options)
     theirs = TORCH_LAYERS[kind](2, hidden, **options).double()
     x_shape = (batch, steps, 2) if options["batch_first"] else (steps, batch, 2)
     state_shape = (options["num_layers"] * (2 if options["bidirectional"] else 1), batch, hidden)

@@ -1,0 +1,74 @@
+"""Padded batches for the fused sequence ops: SequenceLayout, the sorted working order.
+
+The fused loops (``rnn.fused_ops``) run on a copy of the batch sorted by length, longest
+first, with each valid prefix reversed when running backwards in time. Step k then
+involves rows ``0 .. batch_sizes[k] - 1`` only, contiguous, as in PyTorch's packed
+sequences: a finished sequence is never computed, so its state stays and its output
+stays zero, which is ``rnn.unroll``'s meaning of ``lengths``.
+"""
+
+import numpy as np
+
+from engine.backend import xp_of
+from rnn.masks import check_lengths
+
+
+class SequenceLayout:
+    """Sorted-by-length working order of a padded batch (T, B, ...), and the gathers to it.
+
+    Working row j holds sequence ``order[j]``; its step k reads original step
+    ``lengths - 1 - k`` when ``reverse`` (valid prefix reversed), else k. Step k is
+    computed for the rows ``:batch_sizes[k]`` (those still running). Both maps are
+    their own inverse up to the batch order, so leaving the working copy is a gather too.
+
+    >>> layout = SequenceLayout([2, 3], max_len=3, batch_size=2, reverse=False)
+    >>> layout.batch_sizes, layout.order.tolist()
+    ([2, 2, 1], [1, 0])
+    """
+
+    def __init__(self, lengths, max_len, batch_size, reverse):
+        full = lengths is None
+        lengths = np.full(batch_size, max_len) if full else check_lengths(
+            lengths, max_len, batch_size)
+        self.lengths, self.all_full = lengths, full or bool((lengths == max_len).all())
+        self.order = np.argsort(-lengths, kind="stable")  # (B,) working row -> sequence
+        self.inverse = np.argsort(self.order)  # (B,) sequence -> working row
+        sorted_lengths = lengths[self.order]
+        steps = np.arange(max_len)[:, None]  # (T, 1)
+        self.batch_sizes = (steps < sorted_lengths).sum(axis=1).tolist()  # (T,)
+        self.identity = not reverse and bool((self.order == np.arange(batch_size)).all())
+        if reverse:
+            self.to_steps = np.where(steps < sorted_lengths, sorted_lengths - 1 - steps, steps)
+            self.from_steps = np.where(steps < lengths, lengths - 1 - steps, steps)
+        else:
+            self.to_steps = self.from_steps = np.broadcast_to(steps, (max_len, batch_size))
+
+    def to_work(self, a):
+        """(T, B, ...) original -> working order (a gather; ``a`` itself if nothing moves)."""
+        if self.identity:
+            return a
+        xp = xp_of(a)
+        return a[xp.asarray(self.to_steps), xp.asarray(self.order)]
+
+    def from_work(self, a):
+        """(T, B, ...) working -> original order."""
+        if self.identity:
+            return a
+        xp = xp_of(a)
+        return a[xp.asarray(self.from_steps), xp.asarray(self.inverse)]
+
+    def rows_to_work(self, a):
+        """(B, ...) original -> working order, always a fresh array (the loops write it)."""
+        return a.copy() if self.identity else a[xp_of(a).asarray(self.order)]
+
+    def rows_from_work(self, a):
+        """(B, ...) working -> original order."""
+        return a if self.identity else a[xp_of(a).asarray(self.inverse)]
+
+    def final(self, states):
+        """Each sequence's state after its own last step, original order: states (T+1, B, H)
+        with the initial state at 0 -> (B, H)."""
+        if self.all_full:
+            return self.rows_from_work(states[-1])
+        xp = xp_of(states)
+        return states[xp.asarray(self.lengths), xp.asarray(self.inverse)]
