@@ -41,9 +41,9 @@ def make_batch(rng, batch_size, seq_len):
 
 
 def parser():
-    p = base_parser("adding", __doc__, steps=1000, hidden_size=32, batch_size=64, lr=2e-2,
+    p = base_parser("adding", __doc__, steps=2000, hidden_size=32, batch_size=64, lr=2e-2,
                     clip=1.0, eval_every=50, checkpoint_every=250)
-    p.add_argument("--seq-len", type=int, default=50,
+    p.add_argument("--seq-len", type=int, default=100,
                    help="T, the sequence length (default: %(default)s)")
     p.add_argument("--eval-size", type=int, default=500,
                    help="held-out sequences to measure MSE on (default: %(default)s)")

@@ -335,16 +335,17 @@ def figure(ncols=1, nrows=1, width=5.5, height=3.8):
 
 
 def draw(ax, curves, *, title, ylabel, xlabel="step", baseline=None,
-         baseline_label="baseline", logy=False, smooth=1):
+         baseline_label="baseline", logy=False, smooth=1, styles=None):
     """Draw ``curves`` ({label: (xs, ys)}) on ``ax``, each a moving average over
-    ``smooth`` points, with an optional dashed horizontal baseline."""
+    ``smooth`` points, with an optional dashed horizontal baseline. ``styles`` maps
+    a label to extra ``ax.plot`` keywords (e.g. ``{"linestyle": "--"}``)."""
     for label, (xs, ys) in curves.items():
         xs, ys = np.asarray(xs, float), np.asarray(ys, float)
         window = max(1, min(smooth, len(ys)))
         if window > 1:
             ys = np.convolve(ys, np.ones(window) / window, mode="valid")
             xs = xs[window - 1:]
-        ax.plot(xs, ys, label=label)
+        ax.plot(xs, ys, label=label, **(styles or {}).get(label, {}))
     if baseline is not None:
         ax.axhline(baseline, color="gray", linestyle="--", label=baseline_label)
     if logy:

@@ -12,13 +12,13 @@ a linear layer classifies. The train/test split (80/20) is fixed by seed 0 too.
 Result: test accuracy, and where the attention looks: its weights over the 8 rows or
 64 pixels, averaged over the test images of each class and drawn in image
 coordinates under each class's mean image (attention_MODEL.png). Expected with the
-defaults (a minute or two on a 2-core CPU each): about 97% (rows), 95% (pixels),
-94% (permuted).
+defaults (a GRU, on a 2-core CPU): 98.6% (rows, 20 s), 93.9% (pixels, 80 s), 90.0%
+(permuted, 100 s) on the 359 test images.
 
 Needs scikit-learn for the data: pip install -e ".[digits]"
 
-    python -m experiments.digits --task rows
-    python -m experiments.digits --task permuted --models gru lstm
+    python -m experiments.digits --task rows --out results/digits_rows
+    python -m experiments.digits --task permuted --models gru lstm --out results/digits_permuted
 """
 
 import math
@@ -29,7 +29,8 @@ import engine
 import nn
 import rnn
 from experiments.common import Run, base_parser, draw, figure, save_figure, sha256_of
-from rnn.attention import additive_attention, dot_product_attention
+from nn.functional import cross_entropy
+from rnn.attention import AdditiveAttention, DotProductAttention
 
 DATA_SEED = 0  # fixes the train/test split and the pixel permutation, whatever --seed is
 CLASSES = 10
@@ -71,24 +72,17 @@ class AttentionClassifier(nn.Module):
         layer = {"rnn": rnn.RNN, "lstm": rnn.LSTM, "gru": rnn.GRU}[kind]
         self.encoder = layer(input_size, hidden_size, bidirectional=True, rng=rng)
         D = 2 * hidden_size
-        self.attention = attention
         bound = 1 / math.sqrt(D)
         self.query = nn.Parameter(engine.uniform(-bound, bound, (D,), rng))
-        if attention == "additive":
-            self.w_query = nn.Parameter(engine.uniform(-bound, bound, (D, D), rng))
-            self.w_key = nn.Parameter(engine.uniform(-bound, bound, (D, D), rng))
-            self.v = nn.Parameter(engine.uniform(-bound, bound, (D,), rng))
+        self.attend = (AdditiveAttention(D, D, D, rng=rng) if attention == "additive"
+                       else DotProductAttention())
         self.head = nn.Linear(D, CLASSES, rng=rng)
 
     def forward(self, x):
         outputs, _ = self.encoder(x)  # (T, B, 2H)
         keys = outputs.swapaxes(0, 1)  # (B, T, 2H)
         query = self.query.broadcast_to((keys.shape[0], keys.shape[2]))  # (B, 2H)
-        if self.attention == "additive":
-            context, weights = additive_attention(query, keys, keys, self.w_query, self.w_key,
-                                                  self.v)
-        else:
-            context, weights = dot_product_attention(query, keys, keys)
+        context, weights = self.attend(query, keys, keys)  # (B, 2H), (B, T)
         return self.head(context), weights  # (B, 10), (B, T)
 
 
@@ -133,19 +127,19 @@ def main(argv=None):
                                      rng=run.rng).to(run.device) for k in args.models}
     optimizers = {k: nn.optim.Adam(m.parameters(), lr=args.lr) for k, m in models.items()}
     x_test = engine.tensor(sequences[:, test], device=run.device)
+    y_test = engine.tensor(labels[test], device=run.device)
 
     def make_batch(rng):
         return train[rng.choice(len(train), args.batch_size, replace=False)]
 
     def loss_fn(model, batch):
         logits, _ = model(engine.tensor(sequences[:, batch], device=run.device))
-        return nn.functional.cross_entropy(logits, engine.tensor(labels[batch], device=run.device))
+        return cross_entropy(logits, engine.tensor(labels[batch], device=run.device))
 
     def evaluate(model):
         logits, _ = model(x_test)
         return {"accuracy": float((logits.numpy().argmax(1) == labels[test]).mean()),
-                "loss": nn.functional.cross_entropy(logits, engine.tensor(labels[test],
-                                                               device=run.device)).item()}
+                "loss": cross_entropy(logits, y_test).item()}
 
     run.train(models, optimizers, make_batch, loss_fn, evaluate)
 

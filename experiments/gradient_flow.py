@@ -30,8 +30,8 @@ from experiments.common import Run, SequenceModel, base_parser, draw, figure, sa
 
 
 def state_gradients(model, x, y):
-    """||dL/dh_t|| for t = 1..T (L the batch-mean MSE read at step T) as ``{kind: [...]}``,
-    and for an LSTM also ||dL/dc_t|| as ``{"lstm_cell": [...]}``.
+    """[||dL/dh_t|| for t = 1..T] (L the batch-mean MSE read at step T), and for an LSTM
+    also [||dL/dc_t||], the cell state's.
 
     Runs the layer's own cell function through ``rnn.unroll`` and keeps each step's
     state with ``retain_grad()``; ``model`` is a one-layer SequenceModel.
@@ -53,10 +53,17 @@ def state_gradients(model, x, y):
     outputs, _ = rnn.unroll(cell, x, start)
     nn.functional.mse_loss(model.head(outputs[-1]), y).backward()
     model.zero_grad()
-    kind = layer.mode.split("_")[0].lower()
-    names = [kind, kind + "_cell"]
-    return {names[i]: [float(np.linalg.norm(parts[i].grad.numpy())) for parts in states]
-            for i in range(len(states[0]))}
+    return [[float(np.linalg.norm(parts[i].grad.numpy())) for parts in states]
+            for i in range(len(states[0]))]
+
+
+def profiles(models, x, y):
+    """{name: ||dL/dh_t|| curve}, plus {name + " c_t": ||dL/dc_t||} for an LSTM."""
+    curves = {}
+    for name, model in models.items():
+        for suffix, curve in zip(("", " c_t"), state_gradients(model, x, y)):
+            curves[name + suffix] = curve
+    return curves
 
 
 def parser():
@@ -81,7 +88,7 @@ def main(argv=None):
     optimizers = {k: nn.optim.Adam(m.parameters(), lr=args.lr) for k, m in models.items()}
     x, y = (engine.tensor(a, device=run.device)
             for a in make_batch(run.eval_rng(), args.probe_size, args.seq_len))
-    at_init = {k: hidden_gradients(models[k], x, y) for k in args.models}
+    at_init = profiles({k: models[k] for k in args.models}, x, y)
 
     def loss_fn(model, batch):
         xb, yb = (engine.tensor(a, device=run.device) for a in batch)
@@ -94,12 +101,15 @@ def main(argv=None):
               loss_fn, evaluate,
               clip={k: 0.0 if k.endswith("_noclip") else args.clip for k in models})
 
-    trained = {k: hidden_gradients(m, x, y) for k, m in models.items()}
+    clipped = profiles({k: models[k] for k in args.models}, x, y)
+    unclipped = profiles({k: models[k + "_noclip"] for k in args.models}, x, y)
     final = run.evaluate(models, evaluate)
     result = {
-        "grad_norm_at_init": at_init, "grad_norm_trained": trained,
-        "decay_first_over_last_at_init": {k: g[0] / g[-1] for k, g in at_init.items()},
-        "decay_first_over_last_trained": {k: g[0] / g[-1] for k, g in trained.items()},
+        "grad_norm_at_init": at_init, "grad_norm_trained": clipped,
+        "grad_norm_trained_noclip": unclipped,
+        "first_over_last": {name: {k: g[0] / g[-1] for k, g in curves.items()} for name, curves
+                            in (("at_init", at_init), ("trained", clipped),
+                                ("trained_noclip", unclipped))},
         "test_mse": final["mse"], "baseline_mse": BASELINE,
     }
     run.finish(result)
@@ -107,24 +117,23 @@ def main(argv=None):
     steps = np.arange(1, args.seq_len + 1)
     fig, axes = figure(ncols=2, nrows=2)
     panels = [("at initialisation", at_init),
-              (f"after {run.step} steps, clipped at {args.clip}",
-               {k: trained[k] for k in args.models}),
-              (f"after {run.step} steps, no clipping",
-               {k: trained[k + "_noclip"] for k in args.models})]
-    for ax, (title, norms) in zip(axes, panels):
-        draw(ax, {k: (steps, g) for k, g in norms.items()}, title=f"||dL/dh_t|| {title}",
+              (f"after {run.step} steps, clipped at {args.clip}", clipped),
+              (f"after {run.step} steps, no clipping", unclipped)]
+    for ax, (title, curves) in zip(axes, panels):
+        draw(ax, {k: (steps, g) for k, g in curves.items()}, title=f"||dL/dh_t|| {title}",
              xlabel="time step t (the loss is read at t = T)", ylabel="gradient norm (log)",
-             logy=True)
+             logy=True, styles={k: {"linestyle": "--"} for k in curves if k.endswith("c_t")})
     draw(axes[3], {k: (run.metrics["step"], v) for k, v in run.metrics["grad_norm"].items()},
          title="Global gradient norm while training (before clipping)", ylabel="norm (log)",
          logy=True, smooth=10)
     save_figure(fig, run.out / "gradient_flow.png")
-    decay, trained_decay = (result["decay_first_over_last_at_init"],
-                            result["decay_first_over_last_trained"])
-    for k in args.models:
-        print(f"{k:>4}: ||dL/dh_1|| / ||dL/dh_T|| = {decay[k]:.1e} at init, "
-              f"{trained_decay[k]:.1e} trained ({trained_decay[k + '_noclip']:.1e} unclipped); "
-              f"test MSE {final['mse'][k]:.4f} ({final['mse'][k + '_noclip']:.4f} unclipped)")
+    ratios = result["first_over_last"]
+    print("||dL/dh_1|| / ||dL/dh_T||, at initialisation -> trained (unclipped); test MSE:")
+    for k in at_init:
+        kind = k.split()[0]
+        print(f"{k:>8}: {ratios['at_init'][k]:.1e} -> {ratios['trained'][k]:.1e} "
+              f"({ratios['trained_noclip'][k]:.1e}); MSE {final['mse'][kind]:.4f} "
+              f"({final['mse'][kind + '_noclip']:.4f})")
     return result
 
 

@@ -14,11 +14,11 @@ while a.b.c dates are day.month.year, so every input has one right answer.
 Result: exact-match accuracy (all 10 characters right) on the held-out dates, per
 format too, and heatmaps of the attention (output characters x input characters) for
 a few test dates (attention_MODEL.png): the year digits attend to the year, the
-month to the month's name or number. Expected with the defaults (a few minutes on a
-2-core CPU): above 99% exact match.
+month to the month's name or number. Expected with the defaults (under a minute on a
+2-core CPU): 100% exact match, reached after about 300 steps of 64 dates.
 
     python -m experiments.seq2seq_dates
-    python -m experiments.seq2seq_dates --models gru lstm --steps 3000
+    python -m experiments.seq2seq_dates --models gru lstm
 """
 
 import datetime

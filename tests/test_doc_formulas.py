@@ -13,6 +13,9 @@ on random inputs against:
                 rnn.LSTM (unrolled, autograd) and rnn.fused.lstm_sequence
 
 So if the page's math and the code's ever part, a test here fails.
+
+It also holds every page of docs/ to its printed claims: a ``print(...)  # True False``
+must print exactly those booleans (test_docs only checks that the blocks run).
 """
 
 import pathlib
@@ -109,7 +112,7 @@ def test_backward_formulas_match_autograd(page, name, B, I, H, seed):
 
 def _sequence_case(T, B, I, H, seed):
     rng = np.random.default_rng(seed)
-    layer = rnn.LSTM(I, H, rng=rng, dtype="float64")
+    layer = rnn.LSTM(I, H, fused=False, rng=rng, dtype="float64")  # the composed reference
     p = {key[:-3]: value.numpy().copy() for key, value in layer.named_parameters()}  # drop _l0
     data = {"X": rng.standard_normal((T, B, I)), "h0": rng.standard_normal((B, H)),
             "c0": rng.standard_normal((B, H)), "dY": rng.standard_normal((T, B, H)),
@@ -230,3 +233,81 @@ def test_page_lstm_sequence_matches_the_fused_op(page, seed):
     for key, tensor in code.items():
         np.testing.assert_allclose(by_hand[key], tensor.grad.numpy(), rtol=1e-9, atol=1e-11,
                                    err_msg=f"lstm_sequence_backward vs fused: {key}")
+
+
+# ---------------------------------------------------------------- the pages' printed claims
+
+DOCS = sorted((PAGE.parent).glob("*.md"))
+OUTPUT = re.compile(r"^```python\n((?:(?!```).)*?)^```\n\n?```text\n((?:(?!```).)*?)^```",
+                    re.DOTALL | re.MULTILINE)
+BOOL = re.compile(r"^(True|False)\b")
+NUMBER = r"-?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?"
+VALUES = re.compile(  # a comment that is an output: numbers, shapes, booleans, arrays, tensor(...)
+    rf"^(?:(?:True|False|nan|{NUMBER}|\((?:\d+, )*\d*,?\)|tensor\(.*\)|[\[\]]+[^:]*)\s*)+$")
+
+
+def _claimed(comment):
+    """What a print's comment claims it prints: ('exact', text) when the comment starts
+    with an output (up to a ': ' or ' = ' that begins an explanation), ('bools', [...])
+    when it starts with True/False words, else None (prose)."""
+    text = comment.lstrip("#").strip()
+    head = re.split(r":\s|\s=\s|\.\.\.", text)[0].strip()
+    if head and VALUES.match(head):
+        return "exact", " ".join(head.split())
+    words = []
+    while (match := BOOL.match(text)) is not None:
+        words.append(match.group(1) == "True")
+        text = text[match.end():].lstrip(" ,:")
+    return ("bools", words) if words else None
+
+
+@pytest.mark.parametrize("page_path", DOCS, ids=lambda p: p.name)
+def test_printed_outputs_are_what_the_comments_say(page_path, tmp_path, monkeypatch):
+    """``print(...)  # (2, 4) True`` in the docs is a claim: run the page's blocks (as
+    test_docs does) and check that each such print writes exactly that (or, for a comment
+    that starts with True/False words and goes on in prose, exactly those booleans). A
+    ```text block right after a ```python block is that block's output, line for line."""
+    import ast
+    import io
+    import sys
+
+    monkeypatch.chdir(tmp_path)
+    namespace = {"__name__": f"docs_claims_{page_path.stem}"}
+    text = page_path.read_text()
+    shown = dict(OUTPUT.findall(text))  # python block -> the text block right after it
+    for number, block in enumerate(BLOCK.findall(text), start=1):
+        label = f"{page_path.name} block {number}"
+        lines = block.splitlines()
+        claims = {}  # (first line, last line) of a print call -> what its comment claims
+        for node in ast.walk(ast.parse(block)):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                    and node.func.id == "print"):
+                line = lines[node.end_lineno - 1]
+                claim = _claimed(line[line.index("#"):]) if "#" in line else None
+                if claim is not None:
+                    claims[(node.lineno, node.end_lineno)] = claim
+        printed = []
+
+        def recording_print(*args, printed=printed, **kwargs):
+            buffer = io.StringIO()
+            print(*args, **{**kwargs, "file": buffer})
+            printed.append((sys._getframe(1).f_lineno, buffer.getvalue()))
+
+        namespace["print"] = recording_print
+        exec(compile(block, label, "exec"), namespace)
+        if block in shown:  # a table printed by the block, pasted below it: the same
+            got = [" ".join(line.split()) for text in (t for _, t in printed)
+                   for line in text.splitlines()]
+            want = [" ".join(line.split()) for line in shown[block].splitlines()]
+            assert got == want, f"{label} prints\n" + "\n".join(got)
+        for (first, last), (kind, claimed) in claims.items():
+            outputs = [text for line, text in printed if first <= line <= last]
+            assert outputs, f"{label}, line {last}: the print claiming {claimed!r} never ran"
+            for text in outputs:
+                if kind == "exact":
+                    got = " ".join(text.split())
+                else:
+                    got = [word == "True" for word in re.findall(r"\b(True|False)\b", text)]
+                assert got == claimed, (
+                    f"{label}, line {last}: printed {text.strip()!r}, the comment claims "
+                    f"{claimed!r}")
