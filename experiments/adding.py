@@ -8,12 +8,14 @@ network must output the sum of the two marked values. Predicting the constant 1
 gives MSE = Var(u1 + u2) = 1/6, the baseline; a model has solved the task when
 its MSE is below 1% of the baseline.
 
-Expected (defaults, about a minute on a 2-core CPU): the LSTM and the GRU break
-through the baseline; the tanh RNN sits on it, unable to carry the first
-marker's value across T steps (the vanishing gradient; see gradient_flow).
+Expected (defaults: T = 100, 2000 steps, about a minute on a 2-core CPU): the
+GRU breaks through the baseline after about 200 steps and the LSTM after about
+500; both end near MSE 3e-4 (0.2% of the baseline, solved), while the tanh RNN
+sits on the baseline, unable to carry the first marker's value across up to 100
+steps (the vanishing gradient; see gradient_flow).
 
     python -m experiments.adding
-    python -m experiments.adding --seq-len 100 --steps 4000
+    python -m experiments.adding --seq-len 200 --steps 4000
 """
 
 import numpy as np

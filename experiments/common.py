@@ -68,9 +68,11 @@ def base_parser(name, description, **defaults):
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add = parser.add_argument
-    add("--seed", type=int, default=0, help="seed of the one generator all randomness comes from")
+    add("--seed", type=int, default=0,
+        help="seed of the one generator all randomness comes from (default: %(default)s)")
     add("--device", choices=["cpu", "cuda"], default="cpu",
-        help="where to train (cuda needs CuPy and a GPU; bit-identical reruns only on cpu)")
+        help="where to train: cuda needs CuPy and a GPU; reruns are bit-identical on cpu "
+        "(default: %(default)s)")
     add("--out", default=f"results/{name}", help="results folder (default: %(default)s)")
     add("--steps", type=int, default=1000,
         help="training steps, each one batch for every model (default: %(default)s)")
@@ -160,7 +162,7 @@ def config(name, args, **extra):
         "experiment": name, "args": vars(args), "git_commit": git_commit(),
         "versions": {"python": platform.python_version(), "numpy": np.__version__,
                      "loopgrad": loopgrad},
-        "command": " ".join([f"python -m experiments.{name}", *sys.argv[1:]]), **extra,
+        **extra,
     }
 
 
@@ -184,7 +186,7 @@ class Run:
         self.rng = np.random.default_rng(args.seed)
         self.step = 0
         self.metrics = {"step": [], "loss": {}, "grad_norm": {}, "eval": {"step": []}}
-        self.seconds = {}  # training seconds per model, this process only
+        self.seconds, self.steps_run = {}, 0  # training seconds per model, steps: this process
         self.started = time.perf_counter()
         write_json(self.out / "config.json", config(name, args, **extra))
 
@@ -259,14 +261,16 @@ class Run:
                 norm = nn.utils.clip_grad_norm_(model.parameters(), clip[k] or math.inf)
                 optimizers[k].step()
                 value = float(loss.item())
-                self.metrics["grad_norm"][k].append(norm)
                 self.seconds[k] += time.perf_counter() - tic
                 first = self.metrics["loss"][k][0] if self.metrics["loss"][k] else math.inf
                 if not math.isfinite(value) or value > EXPLODED * first:
+                    bar.close()
                     self._stop(f"{k}: the loss became {value} at step {step} (NaN or exploded)")
                 self.metrics["loss"][k].append(value)
+                self.metrics["grad_norm"][k].append(norm)
             self.metrics["step"].append(step)
             self.step = step
+            self.steps_run += 1
             if evaluate is not None and step % args.eval_every == 0:
                 self.metrics["eval"]["step"].append(step)
                 for metric, values in self.evaluate(models, evaluate).items():
@@ -276,6 +280,7 @@ class Run:
                 bad = [k for k, m in models.items()
                        if not all(np.isfinite(p.numpy()).all() for p in m.parameters())]
                 if bad:
+                    bar.close()
                     self._stop(f"{', '.join(bad)}: parameters became NaN or inf at step {step}")
                 self.save_checkpoint(models, optimizers)
             bar.update(1)
@@ -289,7 +294,7 @@ class Run:
         write_json(self.out / "timing.json", {
             "wall_seconds": time.perf_counter() - self.started,
             "train_seconds": self.seconds,
-            "steps_in_this_process": len(self.metrics["step"]),
+            "steps_in_this_process": self.steps_run,
             "machine": {"cpus": os.cpu_count(), "processor": platform.processor(),
                         "platform": platform.platform(), "device": self.device},
         })

@@ -8,9 +8,10 @@ A memoryless strategy (blanks, then a uniform guess among the 8 symbols) scores
 the baseline cross-entropy 10 ln 8 / (T + 20), per step; beating it means
 remembering symbols across T + 10 steps.
 
-Expected (defaults, a few minutes on a 2-core CPU): the gated models (LSTM and
-GRU) fall below the baseline and recall most of the symbols; the tanh RNN stays
-at the baseline with chance accuracy (1/8) on the recalled symbols.
+Expected (defaults: T = 10, 3000 steps, under two minutes on a 2-core CPU): the
+GRU falls far below the baseline and recalls about 97% of the symbols; the LSTM
+leaves the baseline later and recalls about half; the tanh RNN stays at the
+baseline with chance accuracy (1/8) on the recalled symbols.
 
     python -m experiments.copy_memory
     python -m experiments.copy_memory --delay 20 --steps 4000

@@ -6,15 +6,19 @@ with the standard chaotic parameters beta = 0.2, gamma = 0.1, n = 10, tau = 17
 (Mackey & Glass 1977), by fourth-order Runge-Kutta with dt = 0.1 from a constant
 history x = 1.2, sampled once per time unit after a transient. A tanh RNN, an
 LSTM and a GRU learn to predict x(t + 1) from x(..t) on the first part of the
-series (teacher forcing on random windows); on the held-out rest they forecast
-one step ahead and then, from a context window, many steps ahead by feeding
-their own predictions back (autoregressive). Persistence, x(t + h) = x(t), is the
-baseline. Errors are MSE on the standardised series and NRMSE (RMSE divided by
-the series' standard deviation).
+series (teacher forcing on random windows). On the held-out rest, from each of
+a set of starting points, they read a context window, then forecast the next
+steps: one step ahead (teacher-forced, each step reading the true series) and
+many steps ahead (free-running: each prediction fed back in as the next input).
+Persistence, x(t + h) = x(t), is the baseline. Errors are MSE on the
+standardised series and NRMSE (RMSE divided by the held-out series' standard
+deviation).
 
-Expected (defaults, a few minutes on a 2-core CPU): all three models beat
-persistence by one to two orders of magnitude in one-step MSE and stay well
-below it over tens of steps of free-running forecast.
+Expected (defaults: 3000 steps, under a minute on a 2-core CPU): one step ahead
+all three models beat persistence by more than two orders of magnitude in MSE
+(NRMSE about 0.01 against 0.146); free-running they stay below persistence for
+tens of steps, though, trained with teacher forcing only, how far varies from
+one evaluation to the next.
 
     python -m experiments.forecast
     python -m experiments.forecast --models lstm --steps 3000 --horizon 84

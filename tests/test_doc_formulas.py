@@ -14,8 +14,11 @@ on random inputs against:
 
 So if the page's math and the code's ever part, a test here fails.
 
-It also holds every page of docs/ to its printed claims: a ``print(...)  # True False``
-must print exactly those booleans (test_docs only checks that the blocks run).
+It also holds every page of docs/ to what it says its code prints (test_docs only checks
+that the blocks run): ``print(x.shape)  # (2, 4)`` must print ``(2, 4)``, a comment that
+starts with True/False words must match the printed booleans, and a ```text block right
+under a ```python block must be its output; and every ``page.md#heading`` link must
+name a heading that exists.
 """
 
 import pathlib
@@ -311,3 +314,30 @@ def test_printed_outputs_are_what_the_comments_say(page_path, tmp_path, monkeypa
                 assert got == claimed, (
                     f"{label}, line {last}: printed {text.strip()!r}, the comment claims "
                     f"{claimed!r}")
+
+
+# ---------------------------------------------------------------- anchors
+
+LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
+
+
+def _anchors(page_path):
+    """GitHub's anchors for the headings of a page: lower case, punctuation dropped,
+    spaces to hyphens ("## The layout of `h_n`" -> "the-layout-of-h_n")."""
+    text = re.sub(r"^```.*?^```", "", page_path.read_text(), flags=re.DOTALL | re.MULTILINE)
+    headings = re.findall(r"^#+ (.+)$", text, flags=re.MULTILINE)
+    return {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-") for h in headings}
+
+
+@pytest.mark.parametrize("page_path", DOCS, ids=lambda p: p.name)
+def test_links_to_headings_resolve(page_path):
+    """test_docs checks that linked files exist; this checks the #anchor part too."""
+    broken = []
+    for target in LINK.findall(page_path.read_text()):
+        if "#" not in target or re.match(r"^[a-z]+://", target):
+            continue
+        path, anchor = target.split("#", 1)
+        linked = (page_path.parent / path) if path else page_path
+        if linked.suffix == ".md" and anchor not in _anchors(linked):
+            broken.append(target)
+    assert not broken, f"{page_path.name} links to missing headings: {broken}"
