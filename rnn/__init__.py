@@ -19,7 +19,8 @@ Conventions, declared once for the whole package:
 
 Modules: cells (one step), unroll (the loop over time), recurrent (RNN, LSTM, GRU
 layers), bidirectional, masks (padding), attention (dot-product, additive,
-multi-head), fused (whole-sequence ops: one autograd node per layer and direction), examples (a user-defined cell: ``from rnn.examples import SkipLSTMCell``).
+multi-head), fused (whole-sequence ops: one autograd node per layer and direction),
+examples (a user-defined cell: ``from rnn.examples import SkipLSTMCell``).
 """
 
 from rnn import attention, fused, masks

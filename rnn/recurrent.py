@@ -15,7 +15,6 @@ import numpy as np
 import engine
 import nn
 import nn.functional
-from rnn.fused import run_direction as fused_run_direction
 from rnn.cells import (
     cell_parameters,
     gru_cell,
@@ -24,6 +23,7 @@ from rnn.cells import (
     rnn_relu_cell,
     rnn_tanh_cell,
 )
+from rnn.fused import run_direction as fused_run_direction
 from rnn.masks import check_lengths
 from rnn.unroll import unroll
 
