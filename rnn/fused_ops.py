@@ -80,6 +80,17 @@ def _weight_grads(d_pre, x, h_prev, needs):
     return d_w_ih, d_w_hh, d_b, d_b
 
 
+def _input_grad(d_pre, w_ih, layout, needed):
+    """dX = dA W_ih, one product over all T*B rows, back in the caller's order (or None).
+
+    d_pre (T, B, G*H); w_ih (G*H, I) -> (T, B, I).
+    """
+    if not needed:
+        return None
+    steps, batch, _ = d_pre.shape
+    return layout.from_work((d_pre.reshape(steps * batch, -1) @ w_ih).reshape(steps, batch, -1))
+
+
 # ---------------------------------------------------------------- LSTM
 
 
@@ -164,10 +175,7 @@ class LSTMSequence(Function):
             d *= s
             xp.matmul(d, self.w_hh, out=dh_t)  # dh_{t-1} = dA_t W_hh
         needs = self.needs_input_grad
-        d_x = None
-        if needs[0]:
-            d_x = layout.from_work((d_pre.reshape(steps * batch, -1) @ self.w_ih).reshape(
-                steps, batch, -1))  # (T, B, I)
+        d_x = _input_grad(d_pre, self.w_ih, layout, needs[0])  # (T, B, I)
         return (d_x, layout.rows_from_work(dh), layout.rows_from_work(dc),
                 *_weight_grads(d_pre, self.x, self.hs[:-1], needs[3:]))
 
@@ -330,9 +338,6 @@ class RNNSequence(Function):
                 xp.multiply(dh_t, positive[:b], out=d)
             xp.matmul(d, self.w_hh, out=dh_t)  # dh_{t-1} = dA_t W_hh
         needs = self.needs_input_grad
-        d_x = None
-        if needs[0]:
-            d_x = layout.from_work((d_pre.reshape(steps * batch, -1) @ self.w_ih).reshape(
-                steps, batch, -1))  # (T, B, I)
+        d_x = _input_grad(d_pre, self.w_ih, layout, needs[0])  # (T, B, I)
         return (d_x, layout.rows_from_work(dh),
                 *_weight_grads(d_pre, self.x, self.hs[:-1], needs[2:]))

@@ -15,6 +15,7 @@ import pytest
 import engine
 import nn
 from experiments import adding, common, copy_memory, forecast, gradient_flow
+from tests.experiments.smoke import numbers, once_per_script
 
 STEPS = 4
 SCRIPTS = {
@@ -38,23 +39,7 @@ def run(name, out, steps=STEPS, *extra):
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
     """metrics.json bytes of one uninterrupted run of each script, made once."""
-    cache = {}
-
-    def get(name):
-        if name not in cache:
-            out = tmp_path_factory.mktemp(name)
-            cache[name] = (out, run(name, out))
-        return cache[name]
-
-    return get
-
-
-def numbers(tree):
-    if isinstance(tree, dict):
-        return [x for value in tree.values() for x in numbers(value)]
-    if isinstance(tree, list):
-        return [x for value in tree for x in numbers(value)]
-    return [tree] if isinstance(tree, (int, float)) and not isinstance(tree, bool) else []
+    return once_per_script(run, tmp_path_factory)
 
 
 @pytest.mark.parametrize("name", SCRIPTS)
