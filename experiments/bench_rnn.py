@@ -5,8 +5,8 @@ of ``output.sum()`` into every weight (no optimizer, gradients reset before each
 step), float32, one layer, one direction, zero initial state. Contenders, each timed
 in this process, interleaved, median over ``--repeats`` steps:
 
-    fused        rnn.fused (one autograd node for the sequence), the layer's weights
-    composed     the rnn.LSTM / rnn.GRU layer as written (unroll over the cells)
+    fused        the rnn.LSTM / rnn.GRU layer as it comes (fused=True: one autograd node)
+    composed     the rnn.LSTM / rnn.GRU layer with fused=False (unroll over the cells)
     torch        PyTorch's nn.LSTM / nn.GRU                  (when PyTorch is installed)
     torch cells  a Python loop over nn.LSTMCell / nn.GRUCell (when PyTorch is installed)
 
@@ -55,29 +55,24 @@ def limit_threads(threads):
 
 
 def ours(kind, shape, device, fused):
-    """A training step of our layer, fused or composed, as a function of no arguments."""
+    """A training step of our layer (``fused=True`` or the composed ``fused=False``), as a
+    function of no arguments."""
     import numpy as np
 
     import engine
     import rnn
-    from rnn import fused as rnn_fused
 
     batch, steps, inputs, hidden = shape
     rng = np.random.default_rng(0)
-    layer = {"lstm": rnn.LSTM, "gru": rnn.GRU}[kind](inputs, hidden, rng=rng, device=device)
+    layer = {"lstm": rnn.LSTM, "gru": rnn.GRU}[kind](inputs, hidden, fused=fused, rng=rng,
+                                                    device=device)
     x = engine.randn(steps, batch, inputs, rng=rng, device=device)
-    zeros = engine.zeros(batch, hidden, device=device)
-    state = (zeros, zeros) if kind == "lstm" else zeros
-    cell = rnn.lstm_cell if kind == "lstm" else rnn.gru_cell
     params = list(layer.parameters())
 
     def step():
         for p in params:
             p.grad = None
-        if fused:
-            output, _ = rnn_fused.run_direction(cell, x, state, layer.weights(0, 0))
-        else:
-            output, _ = layer(x)
+        output, _ = layer(x)
         output.sum().backward()
 
     return step
