@@ -305,6 +305,8 @@ def test_printed_outputs_are_what_the_comments_say(page_path, tmp_path, monkeypa
             assert got == want, f"{label} prints\n" + "\n".join(got)
         for (first, last), (kind, claimed) in claims.items():
             outputs = [text for line, text in printed if first <= line <= last]
+            if not outputs and "torch" in namespace and namespace["torch"] is None:
+                continue  # a PyTorch-only line (pytorch.md) on a machine without PyTorch
             assert outputs, f"{label}, line {last}: the print claiming {claimed!r} never ran"
             for text in outputs:
                 if kind == "exact":
