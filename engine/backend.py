@@ -79,7 +79,7 @@ def to_device(array, device):
         return array.get()
     cupy = get_cupy()
     with cupy.cuda.Device(int(device[5:])):
-        return cupy.asarray(array)
+        return cupy.array(array, copy=True)  # asarray may keep an array on its old GPU
 
 
 def to_numpy(array):

@@ -7,24 +7,19 @@ zeros ones full zeros_like ones_like arange eye randn rand uniform normal
 import numpy as np
 
 from engine.backend import xp_of
-from engine.tensor import Tensor
+from engine.tensor import Tensor, _one_tuple
 
 
 def _make(array, dtype, device, requires_grad):
     return Tensor(array, dtype=np.dtype(dtype), requires_grad=requires_grad, device=device)
 
 
-def _shape(shape):
-    """``(2, 3)`` from ``zeros(2, 3)`` or ``zeros((2, 3))``."""
-    return tuple(shape[0]) if len(shape) == 1 and not np.isscalar(shape[0]) else shape
-
-
 def zeros(*shape, dtype="float32", device=None, requires_grad=False):
-    return _make(np.zeros(_shape(shape)), dtype, device, requires_grad)
+    return _make(np.zeros(_one_tuple(shape)), dtype, device, requires_grad)
 
 
 def ones(*shape, dtype="float32", device=None, requires_grad=False):
-    return _make(np.ones(_shape(shape)), dtype, device, requires_grad)
+    return _make(np.ones(_one_tuple(shape)), dtype, device, requires_grad)
 
 
 def full(shape, value, dtype="float32", device=None, requires_grad=False):
@@ -51,12 +46,12 @@ def eye(n, dtype="float32", device=None, requires_grad=False):
 
 def randn(*shape, rng, dtype="float32", device=None, requires_grad=False):
     """Standard normal samples from ``rng`` (a ``numpy.random.Generator``)."""
-    return _make(rng.standard_normal(_shape(shape)), dtype, device, requires_grad)
+    return _make(rng.standard_normal(_one_tuple(shape)), dtype, device, requires_grad)
 
 
 def rand(*shape, rng, dtype="float32", device=None, requires_grad=False):
     """Uniform samples in [0, 1) from ``rng``."""
-    return _make(rng.random(_shape(shape)), dtype, device, requires_grad)
+    return _make(rng.random(_one_tuple(shape)), dtype, device, requires_grad)
 
 
 def uniform(low, high, shape, rng, dtype="float32", device=None, requires_grad=False):

@@ -330,6 +330,9 @@ class Tensor:
             grad = backend.xp_of(self.data).ones_like(self.data)
         else:
             grad = grad.data if isinstance(grad, Tensor) else grad
+            if not hasattr(grad, "shape"):
+                raise TypeError(f"backward(): grad must be a Tensor or an array of shape "
+                                f"{self.shape}; got {type(grad).__name__}")
             if grad.shape != self.shape:
                 raise ValueError(
                     f"backward(): grad has shape {grad.shape}, expected the tensor's {self.shape}"

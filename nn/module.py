@@ -175,8 +175,13 @@ class Module:
     def to(self, device=None, dtype=None):
         """Move (and/or cast to a float ``dtype``) every parameter, gradient and buffer, in place.
 
-        Parameters stay the same objects, so an optimizer built before still holds them.
+        Parameters stay the same objects, so an optimizer built before still holds them
+        (its state arrays follow them at its next step).
         """
+        if dtype is not None and np.dtype(dtype).kind != "f":
+            raise TypeError(f"{type(self).__name__}.to: dtype must be a float dtype; got "
+                            f"{np.dtype(dtype)}")
+
         def convert(array):
             if dtype is not None and array.dtype.kind == "f":
                 array = array.astype(dtype)

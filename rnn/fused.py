@@ -3,7 +3,7 @@
 Contents:
     lstm_sequence, gru_sequence, rnn_sequence   the functional API over rnn.fused_ops
                                                 (padding: rnn.fused_layout)
-    run_direction                               drop-in for rnn.recurrent.run_direction
+    run_direction                               drop-in for rnn.unroll.run_direction
     check_fused                                 fused against composed, for any configuration
 
 The composed path (``rnn.unroll`` over the cell functions of ``rnn.cells``) records a
@@ -29,7 +29,7 @@ from engine import Tensor, backend
 from rnn.cells import GRUCell, LSTMCell, RNNCell, gru_cell, lstm_cell, rnn_relu_cell, rnn_tanh_cell
 from rnn.fused_layout import SequenceLayout
 from rnn.fused_ops import GRUSequence, LSTMSequence, RNNSequence
-from rnn.unroll import unroll
+from rnn.unroll import run_direction as composed_run_direction
 
 # ---------------------------------------------------------------- functional API
 
@@ -131,7 +131,7 @@ _FUSED = {  # cell function -> its fused direction (inputs, state, weights, leng
 
 
 def run_direction(step, inputs, state, weights, lengths=None, reverse=False):
-    """``rnn.recurrent.run_direction`` with the same arguments and results, fused.
+    """``rnn.unroll.run_direction`` with the same arguments and results, fused.
 
     ``step`` is one of the cell functions of ``rnn.cells`` (``lstm_cell``, ``gru_cell``,
     ``rnn_tanh_cell``, ``rnn_relu_cell``), ``weights`` its (w_ih, w_hh, b_ih, b_hh);
@@ -190,10 +190,6 @@ def _run(direction, step, x, state, weights, lengths, reverse, upstream):
     return [r.numpy() for r in results] + grads
 
 
-def _composed(step, inputs, state, weights, lengths, reverse):
-    return unroll(lambda x, s: step(x, s, *weights), inputs, state, lengths, reverse)
-
-
 def check_fused(subject, *, seq_len=6, batch_size=3, input_size=4, hidden_size=5,
                 lengths="random", bias=True, dtype="float64", device="cpu", seed=0,
                 rtol=None, atol=None):
@@ -241,7 +237,7 @@ def check_fused(subject, *, seq_len=6, batch_size=3, input_size=4, hidden_size=5
         upstream = [draw(seq_len, batch_size, hidden)] + [draw(batch_size, hidden)
                                                           for _ in state]
         args = (step, x, state, weights, lengths, bool(reverse), upstream)
-        composed, fused = _run(_composed, *args), _run(run_direction, *args)
+        composed, fused = _run(composed_run_direction, *args), _run(run_direction, *args)
         names = ["output"] + [f"final {n}" for n in ("h", "c")][:len(state)] + ["grad x"]
         names += [f"grad {n}0" for n in ("h", "c")][:len(state)]
         names += [f"grad {n}" for n, w in zip(("w_ih", "w_hh", "b_ih", "b_hh"), weights)

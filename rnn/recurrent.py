@@ -1,7 +1,8 @@
 """Sequence layers RNN, LSTM, GRU: stacked, bidirectional, PyTorch's names and shapes.
 
-Contents: run_direction (one layer, one direction, whole sequence), RNNBase (parameters,
-checks, the loop over layers and directions), RNN, LSTM, GRU.
+Contents: RNNBase (parameters, checks, the loop over layers and directions), RNN, LSTM,
+GRU. Each layer and direction runs through ``rnn.fused.run_direction`` (``fused=True``) or
+the composed ``rnn.unroll.run_direction`` (``fused=False``).
 
 A layer owns its parameters flat, under PyTorch's names (``weight_ih_l0``,
 ``weight_hh_l0``, ``bias_ih_l0``, ``bias_hh_l0``, ``weight_ih_l0_reverse``, ...; for
@@ -25,21 +26,9 @@ from rnn.cells import (
 )
 from rnn.fused import run_direction as fused_run_direction
 from rnn.masks import check_lengths
-from rnn.unroll import unroll
+from rnn.unroll import run_direction
 
 _PARAMETER_NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
-
-
-def run_direction(step, inputs, state, weights, lengths=None, reverse=False):
-    """One layer in one direction over the whole sequence.
-
-    ``step(x, state, w_ih, w_hh, b_ih, b_hh)`` is a cell function (``lstm_cell``, ...),
-    ``weights`` its four parameters; ``inputs`` (T, B, I) -> ``(outputs (T, B, H),
-    final_state)``, with ``lengths`` and ``reverse`` as in ``unroll``. This is the
-    reference: unroll's loop calling the cell function at each step. It is the one place
-    a fused whole-sequence kernel takes over.
-    """
-    return unroll(lambda x, s: step(x, s, *weights), inputs, state, lengths, reverse)
 
 
 _MODES = {  # mode -> (cell function, gates G, Tensors per state)

@@ -1,4 +1,5 @@
-"""The loop over time, for any cell: unroll, and detach_state for truncated BPTT."""
+"""The loop over time, for any cell: unroll, detach_state for truncated BPTT, and
+run_direction, the composed reference for one layer and direction of rnn.recurrent."""
 
 import functools
 
@@ -90,3 +91,15 @@ def detach_state(state):
     if state is None:
         return None
     return map_state(lambda t: t.detach(), state)
+
+
+def run_direction(step, inputs, state, weights, lengths=None, reverse=False):
+    """One layer in one direction over the whole sequence.
+
+    ``step(x, state, w_ih, w_hh, b_ih, b_hh)`` is a cell function (``lstm_cell``, ...),
+    ``weights`` its four parameters; ``inputs`` (T, B, I) -> ``(outputs (T, B, H),
+    final_state)``, with ``lengths`` and ``reverse`` as in ``unroll``. This is the
+    reference: unroll's loop calling the cell function at each step. The layers' fused
+    path swaps in ``rnn.fused.run_direction``, which takes the same arguments.
+    """
+    return unroll(lambda x, s: step(x, s, *weights), inputs, state, lengths, reverse)

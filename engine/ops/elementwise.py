@@ -26,6 +26,8 @@ def _constant(value, like):
         else:
             dtype = np.result_type(like.dtype, value)
         return Tensor._make(xp_of(like.data).asarray(value, dtype=dtype), False, None, 0)
+    if isinstance(value, (list, tuple)) and like.dtype.kind == "f":
+        return Tensor(value, dtype=like.dtype)  # a list of numbers, like a number
     return Tensor(value)
 
 
@@ -104,7 +106,12 @@ class Pow(Function):
         # d(a^b) = b a^(b-1) da + a^b log(a) db
         xp = xp_of(grad)
         grad_a = grad * self.b * self.a ** (self.b - 1) if self.needs_input_grad[0] else None
-        grad_b = grad * self.out * xp.log(self.a) if self.needs_input_grad[1] else None
+        grad_b = None
+        if self.needs_input_grad[1]:
+            # a^b log(a) -> 0 as a -> 0 for b > 0 (0 * -inf would be nan): PyTorch's choice too
+            with np.errstate(divide="ignore", invalid="ignore"):
+                grad_b = grad * self.out * xp.log(self.a)
+            grad_b = xp.where((self.a == 0) & (self.b >= 0), grad.dtype.type(0), grad_b)
         return grad_a, grad_b
 
 
@@ -343,6 +350,9 @@ def clip(a, min=None, max=None):
     """Limit values to [min, max] (either may be None)."""
     if min is None and max is None:
         raise ValueError("clip: give at least one of min and max")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        raise TypeError("clip: min and max must be numbers; for tensor bounds use "
+                        "engine.maximum / engine.minimum")
     return Clip.apply(a, low=min, high=max)
 
 

@@ -150,6 +150,8 @@ def squeeze(a, axis=None):
         axes = [i for i, n in enumerate(a.shape) if n == 1]
     else:
         axes = [_axis(x, a.ndim, "squeeze") for x in ((axis,) if isinstance(axis, int) else axis)]
+        if len(set(axes)) != len(axes):
+            raise ValueError(f"squeeze: repeated axis in {axis} for a tensor of shape {a.shape}")
         for x in axes:
             if a.shape[x] != 1:
                 raise ValueError(
@@ -170,8 +172,9 @@ def _index_arrays(index, data):
         if isinstance(part, Tensor):
             part = part.data
         if isinstance(part, (list, np.ndarray)) or hasattr(part, "__cuda_array_interface__"):
-            return backend.to_device(np.asarray(part) if isinstance(part, list) else part,
-                                     backend.device_of(data))
+            if isinstance(part, list):  # [] would be float64: an empty pick is an int one
+                part = np.asarray(part) if part else np.zeros(0, dtype=np.intp)
+            return backend.to_device(part, backend.device_of(data))
         return part
 
     return tuple(convert(p) for p in index) if isinstance(index, tuple) else convert(index)

@@ -71,8 +71,19 @@ class Optimizer:
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is not None:
-                    self._update(p.data, p.grad.data, self.state.setdefault(p, {}), group)
+                    self._update(p.data, p.grad.data, self._state_beside(p), group)
         return loss
+
+    def _state_beside(self, p):
+        """The state of ``p``, its arrays moved after ``p`` if ``module.to()`` moved or
+        cast it since the last step (the state follows its parameter, never the reverse)."""
+        state = self.state.setdefault(p, {})
+        for name, value in state.items():
+            if _is_array(value) and value.shape == p.shape and (
+                    backend.device_of(value) != p.device
+                    or (value.dtype.kind == "f" and value.dtype != p.dtype)):
+                state[name] = _to_param(value, p, name)
+        return state
 
     def _update(self, param, grad, state, group):
         raise NotImplementedError
@@ -108,8 +119,16 @@ class Optimizer:
         if sizes != saved_sizes:
             raise ValueError(f"load_state_dict: parameter groups of sizes {saved_sizes} do not "
                              f"fit this optimizer's groups of sizes {sizes}")
+        saved_names = {k for g in saved_groups for k in g if k != "params"}
+        foreign = saved_names - set(self.defaults) - {"initial_lr"}  # initial_lr: schedulers'
+        if foreign or not set(self.defaults) <= saved_names:
+            raise ValueError(f"load_state_dict: the saved groups hold {sorted(saved_names)}, but "
+                             f"{type(self).__name__} takes {sorted(self.defaults)}")
         state = {}
         for key, values in state_dict["state"].items():
+            if not 0 <= int(key) < len(params):
+                raise ValueError(f"load_state_dict: state for parameter {key}, but this "
+                                 f"optimizer has parameters 0..{len(params) - 1}")
             p = params[int(key)]
             state[p] = {name: _to_param(v, p, f"state[{key}][{name!r}]") if _is_array(v) else v
                         for name, v in values.items()}

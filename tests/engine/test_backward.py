@@ -277,3 +277,18 @@ def test_backward_of_the_wrong_shape_is_named():
     x = leaf([1.0, 2.0, 3.0])
     with pytest.raises(AssertionError, match=r"WrongShape.*\(1,\).*\(3,\)"):
         WrongShape.apply(x).sum().backward()
+
+
+def test_pow_exponent_gradient_is_zero_where_the_base_is_zero():
+    # d(a^b)/db = a^b log(a) -> 0 as a -> 0 for b > 0; PyTorch gives 0 there too
+    a = engine.tensor(np.array([0.0, 1.0, 2.0]), requires_grad=True)
+    b = engine.tensor(np.array([2.0, 2.0, 3.0]), requires_grad=True)
+    (a**b).sum().backward()
+    np.testing.assert_allclose(b.grad.numpy(), [0.0, 0.0, 8.0 * np.log(2.0)])
+    np.testing.assert_allclose(a.grad.numpy(), [0.0, 2.0, 12.0])
+
+
+def test_a_list_operand_takes_the_tensors_float_dtype_and_an_empty_pick_works():
+    x = engine.tensor(np.ones((3, 2)))  # float64
+    assert (x[0] + [1.0, 2.0]).dtype == np.float64
+    assert x[[]].shape == (0, 2)

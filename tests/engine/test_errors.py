@@ -98,3 +98,18 @@ def test_mixing_devices_names_both():
         leaf(2) * leaf(2).to("cuda")
     with pytest.raises(RuntimeError, match="Add: .*cuda:0 and cpu"):
         leaf(2).to("cuda") + leaf(2)
+
+
+@pytest.mark.parametrize("call, error, words", [
+    (lambda: engine.tensor(np.ones((1, 2, 1))).squeeze((0, -3)), ValueError,
+     ["squeeze", "repeated axis", "(1, 2, 1)"]),
+    (lambda: engine.tensor([1.0, 2.0]).clip(engine.tensor(1.5)), TypeError,
+     ["clip", "numbers"]),
+    (lambda: (engine.tensor([1.0, 2.0], requires_grad=True) * 2).backward([1.0, 1.0]),
+     TypeError, ["backward", "(2,)", "list"]),
+])
+def test_more_bad_input_is_named(call, error, words):
+    with pytest.raises(error) as info:
+        call()
+    for word in words:
+        assert word in str(info.value)

@@ -256,3 +256,10 @@ def test_parameter_is_a_leaf_that_requires_grad():
     assert not frozen.requires_grad
     with pytest.raises(TypeError, match="only float tensors"):
         nn.Parameter(np.zeros(2, dtype=np.int64))
+
+
+def test_to_refuses_a_non_float_dtype():
+    layer = nn.Linear(3, 2, rng=np.random.default_rng(0))
+    with pytest.raises(TypeError, match="float dtype; got int32"):
+        layer.to(dtype="int32")
+    assert layer.weight.dtype == np.float32

@@ -306,3 +306,33 @@ def test_optimizers_on_device_match_the_cpu(name, kwargs, device):
     moved_opt.load_state_dict(cpu_opt.state_dict())
     assert all(engine.Tensor(v).device == p.device for p in moved
                for v in moved_opt.state[p].values() if hasattr(v, "shape"))
+
+
+def test_state_follows_its_parameter_after_module_to():
+    model = nn.Linear(3, 2, rng=np.random.default_rng(0))
+    optimizer = nn.optim.Adam(model.parameters())
+    model(engine.ones(1, 3)).sum().backward()
+    optimizer.step()
+    model.double()
+    model.zero_grad()
+    model(engine.ones(1, 3, dtype="float64")).sum().backward()
+    optimizer.step()
+    assert optimizer.state[model.weight]["exp_avg"].dtype == np.float64
+    assert model.weight.dtype == np.float64
+
+
+def test_load_state_dict_rejects_another_optimizers_state_or_a_bad_index():
+    model = nn.Linear(3, 2, rng=np.random.default_rng(0))
+    adam = nn.optim.Adam(model.parameters())
+    model(engine.ones(1, 3)).sum().backward()
+    adam.step()
+    before = adam.state_dict()
+    sgd = nn.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    with pytest.raises(ValueError, match="the saved groups hold .* but Adam takes"):
+        adam.load_state_dict(sgd.state_dict())
+    bad = adam.state_dict()
+    bad["state"] = {5: bad["state"][0]}
+    with pytest.raises(ValueError, match=r"parameter 5, but this optimizer has parameters 0..1"):
+        adam.load_state_dict(bad)
+    after = adam.state_dict()
+    np.testing.assert_array_equal(after["state"][0]["exp_avg"], before["state"][0]["exp_avg"])
