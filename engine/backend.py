@@ -5,7 +5,7 @@ This is the only file that imports CuPy, and it does so lazily: without CuPy
 a RuntimeError that says what is missing.
 
 Contents: get_cupy, cuda_available, parse_device, device_of, xp_of,
-to_device, to_numpy, elementwise_kernel, raw_kernel.
+to_device, is_array, as_array, to_numpy, elementwise_kernel, raw_kernel, scatter_add.
 """
 
 import functools
@@ -80,6 +80,16 @@ def to_device(array, device):
     cupy = get_cupy()
     with cupy.cuda.Device(int(device[5:])):
         return cupy.array(array, copy=True)  # asarray may keep an array on its old GPU
+
+
+def is_array(value):
+    """True for a NumPy or a CuPy array."""
+    return isinstance(value, np.ndarray) or hasattr(value, "__cuda_array_interface__")
+
+
+def as_array(value):
+    """An array as it is (on its device); anything else through ``numpy.asarray``."""
+    return value if is_array(value) else np.asarray(value)
 
 
 def to_numpy(array):

@@ -180,7 +180,7 @@ def _to_array(data, dtype):
     """NumPy or CuPy array from data, by the rules of ``tensor()``."""
     if isinstance(data, Tensor):
         data = data.data.copy()
-    elif isinstance(data, np.ndarray) or hasattr(data, "__cuda_array_interface__"):
+    elif backend.is_array(data):
         pass  # an array keeps its dtype (and device)
     else:
         python_data = not isinstance(data, np.generic)  # a NumPy scalar keeps its dtype

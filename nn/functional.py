@@ -11,7 +11,6 @@ adds rows up by index and is written as one Function. Randomness
 the CPU and moved, so a seed gives the same mask on every device.
 """
 
-import numpy as np
 
 from engine import Function, Tensor, backend, log_softmax, relu, sigmoid, softmax, tanh
 from nn.init import generator
@@ -82,6 +81,15 @@ class EmbeddingLookup(Function):
         return dweight
 
 
+def padding_row(padding_idx, rows, op_name):
+    """``padding_idx`` (None, or in [-rows, rows)) as a row number in [0, rows), or None."""
+    if padding_idx is None:
+        return None
+    if not -rows <= padding_idx < rows:
+        raise ValueError(f"{op_name}: padding_idx must be in [-{rows}, {rows}); got {padding_idx}")
+    return padding_idx % rows
+
+
 def embedding(indices, weight, padding_idx=None):
     """Rows of ``weight`` picked by integer ``indices``; the ``padding_idx`` row gets no gradient.
 
@@ -94,9 +102,7 @@ def embedding(indices, weight, padding_idx=None):
     """
     if weight.ndim != 2:
         raise ValueError(f"embedding: weight must have shape (V, D); got {weight.shape}")
-    indices = indices.data if isinstance(indices, Tensor) else indices
-    if not hasattr(indices, "__cuda_array_interface__"):
-        indices = np.asarray(indices)
+    indices = backend.as_array(indices.data if isinstance(indices, Tensor) else indices)
     if indices.dtype.kind not in "iu":
         raise ValueError(f"embedding: indices must be integers; got dtype {indices.dtype}")
     rows = weight.shape[0]
@@ -105,12 +111,7 @@ def embedding(indices, weight, padding_idx=None):
             f"embedding: indices must be in [0, {rows}) for a weight of shape {weight.shape}; "
             f"got values from {int(indices.min())} to {int(indices.max())}"
         )
-    if padding_idx is not None:
-        if not -rows <= padding_idx < rows:
-            raise ValueError(
-                f"embedding: padding_idx must be in [-{rows}, {rows}); got {padding_idx}"
-            )
-        padding_idx %= rows
+    padding_idx = padding_row(padding_idx, rows, "embedding")
     indices = backend.to_device(indices, weight.device)
     return EmbeddingLookup.apply(weight, indices=indices, padding_idx=padding_idx)
 

@@ -73,11 +73,7 @@ class Embedding(Module):
     def __init__(self, num_embeddings, embedding_dim, padding_idx=None, *, rng=None,
                  dtype="float32", device=None):
         super().__init__()
-        if padding_idx is not None:
-            if not -num_embeddings <= padding_idx < num_embeddings:
-                raise ValueError(f"Embedding: padding_idx must be in [-{num_embeddings}, "
-                                 f"{num_embeddings}); got {padding_idx}")
-            padding_idx %= num_embeddings
+        padding_idx = F.padding_row(padding_idx, num_embeddings, "Embedding")
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         self.padding_idx = padding_idx
         self.weight = _parameter((num_embeddings, embedding_dim), dtype, device)

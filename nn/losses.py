@@ -11,7 +11,6 @@ sample) and integer targets of shape (N,) or (N, d1, ...); targets equal to
 (all ignored: nan, with a zero gradient, as PyTorch 2.13).
 """
 
-import numpy as np
 
 from engine import Function, Tensor, backend, stable_sigmoid
 from nn.module import Module
@@ -66,8 +65,7 @@ def _check_reduction(op, reduction):
 
 def _array(value):
     """The array inside a Tensor, a CuPy array as it is, anything else through numpy.asarray."""
-    value = value.data if isinstance(value, Tensor) else value
-    return value if hasattr(value, "__cuda_array_interface__") else np.asarray(value)
+    return backend.as_array(value.data if isinstance(value, Tensor) else value)
 
 
 def _class_target(op, logits, target, ignore_index):

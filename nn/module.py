@@ -159,11 +159,7 @@ class Module:
 
     def zero_grad(self, set_to_none=True):
         """Forget every parameter's gradient (or fill it with zeros, in place)."""
-        for p in self.parameters():
-            if set_to_none or p.grad is None:
-                p.grad = None
-            else:
-                p.grad.data.fill(0)
+        zero_grads(self.parameters(), set_to_none)
 
     def apply(self, fn):
         """Call ``fn(module)`` on every sub-module, then on this one; returns self."""
@@ -286,13 +282,19 @@ class Module:
         return f"{type(self).__name__}(\n  " + "\n  ".join(lines + children) + "\n)"
 
 
+def zero_grads(parameters, set_to_none=True):
+    """Forget each parameter's gradient, or fill it with zeros in place (``Module`` and
+    ``Optimizer`` both ``zero_grad`` through this)."""
+    for p in parameters:
+        if set_to_none or p.grad is None:
+            p.grad = None
+        else:
+            p.grad.data.fill(0)
+
+
 def _as_numpy(value):
     """A NumPy array from a Tensor, a CuPy array or anything ``numpy.asarray`` takes."""
-    if isinstance(value, Tensor):
-        value = value.data
-    if hasattr(value, "__cuda_array_interface__") and hasattr(value, "get"):  # a CuPy array
-        return value.get()
-    return np.asarray(value)
+    return backend.to_numpy(backend.as_array(value.data if isinstance(value, Tensor) else value))
 
 
 class ModuleList(Module):

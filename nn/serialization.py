@@ -32,7 +32,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from engine import Tensor
+from engine import Tensor, backend
 
 _STRUCTURE = "__structure__"
 _FORMAT = {"format": "loopgrad-checkpoint", "version": 1}
@@ -116,8 +116,8 @@ def _leaf(value, path):
         return np.asarray(value), "scalar"
     if isinstance(value, Tensor):
         value = value.data
-    if hasattr(value, "__cuda_array_interface__") and hasattr(value, "get"):  # a CuPy array
-        value = value.get()
+    if backend.is_array(value):
+        value = backend.to_numpy(value)  # copied from the GPU where needed
     if isinstance(value, np.ndarray) and value.dtype != object:
         return value, "array"
     raise TypeError(f"save: cannot store {type(value).__name__} at {_name(path)!r} without "

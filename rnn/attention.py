@@ -20,9 +20,10 @@ import math
 
 import numpy as np
 
-import engine
+import engine  # noqa: F401  (the examples in the docstrings use it)
 from engine import Tensor, backend
 from engine.backend import xp_of
+from engine.ops.reduce import Softmax
 from nn import functional as F
 from nn import init
 from nn.layers import Linear
@@ -43,15 +44,18 @@ def mask_from_lengths(lengths, S, device=None):
     return lengths_to_mask(lengths, S, device=device).T  # (S, B) -> (B, S)
 
 
-class MaskedSoftmax(engine.Function):
+class MaskedSoftmax(Softmax):
     """softmax over the last axis, restricted to the kept positions.
 
     s_i = keep_i exp(x_i - m) / sum_j keep_j exp(x_j - m), m = max over kept x_j;
     a row with nothing kept is all zeros (its denominator is replaced by 1).
+    The backward is the softmax's, ``s * (grad - sum(grad * s))``: zero wherever s is
+    zero, so masked positions and fully masked rows get a zero gradient.
     """
 
     def forward(self, scores, keep):
         xp = xp_of(scores)
+        self.axis = -1
         kept = xp.where(keep, scores, -xp.inf)  # (..., S): masked -> -inf, whatever the score
         top = kept.max(axis=-1, keepdims=True)  # (..., 1): -inf on a fully masked row
         top = xp.where(keep.any(axis=-1, keepdims=True), top, 0)  # finite everywhere
@@ -59,11 +63,6 @@ class MaskedSoftmax(engine.Function):
         total = e.sum(axis=-1, keepdims=True)  # (..., 1): >= 1, or 0 on a fully masked row
         self.out = e / xp.where(total > 0, total, 1)
         return self.out
-
-    def backward(self, grad):
-        # d s_i = s_i (dx_i - sum_j s_j dx_j): zero wherever s is zero, so masked rows get 0
-        s = self.out
-        return s * (grad - (grad * s).sum(axis=-1, keepdims=True))
 
 
 def masked_softmax(scores, mask=None):

@@ -10,7 +10,7 @@ stays zero, which is ``rnn.unroll``'s meaning of ``lengths``.
 import numpy as np
 
 from engine.backend import xp_of
-from rnn.masks import check_lengths
+from rnn.masks import check_lengths, reversed_steps
 
 
 class SequenceLayout:
@@ -38,8 +38,8 @@ class SequenceLayout:
         self.batch_sizes = (steps < sorted_lengths).sum(axis=1).tolist()  # (T,)
         self.identity = not reverse and bool((self.order == np.arange(batch_size)).all())
         if reverse:
-            self.to_steps = np.where(steps < sorted_lengths, sorted_lengths - 1 - steps, steps)
-            self.from_steps = np.where(steps < lengths, lengths - 1 - steps, steps)
+            self.to_steps = reversed_steps(sorted_lengths, max_len)  # (T, B)
+            self.from_steps = reversed_steps(lengths, max_len)  # (T, B)
         else:
             self.to_steps = self.from_steps = np.broadcast_to(steps, (max_len, batch_size))
 

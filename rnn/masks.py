@@ -1,7 +1,7 @@
 """Padding: the one convention for variable-length batches, used by unroll, the layers
 and attention.
 
-Contents: check_lengths, lengths_to_mask, reverse_padded.
+Contents: check_lengths, lengths_to_mask, reversed_steps, reverse_padded.
 
 A padded batch is time-major, ``(T, B, ...)``; sequence ``b`` is valid at time steps
 ``0 .. lengths[b] - 1`` and padding after that. The mask of a batch is ``(T, B)`` bool,
@@ -58,6 +58,19 @@ def lengths_to_mask(lengths, max_len, batch_size=None, device=None):
     return engine.tensor(mask, device=device)
 
 
+def reversed_steps(lengths, max_len):
+    """``(T, B)`` time step read by each slot when every valid prefix is reversed:
+    ``lengths[b] - 1 - t`` for ``t < lengths[b]``, ``t`` itself in the padding.
+
+    >>> reversed_steps(np.array([2, 3]), 3)
+    array([[1, 2],
+           [0, 1],
+           [2, 0]])
+    """
+    t = np.arange(max_len)[:, None]  # (T, 1)
+    return np.where(t < lengths, lengths - 1 - t, t)
+
+
 def reverse_padded(x, lengths=None):
     """``x`` ``(T, B, ...)`` with each sequence's valid prefix reversed in time.
 
@@ -76,6 +89,4 @@ def reverse_padded(x, lengths=None):
     if lengths is None:
         lengths = np.full(batch_size, max_len)
     lengths = check_lengths(lengths, max_len, batch_size)
-    t = np.arange(max_len)[:, None]  # (T, 1)
-    source = np.where(t < lengths, lengths - 1 - t, t)  # (T, B): time step read by each slot
-    return x[source, np.arange(batch_size)[None, :]]
+    return x[reversed_steps(lengths, max_len), np.arange(batch_size)[None, :]]

@@ -7,8 +7,9 @@ the composed ``rnn.unroll.run_direction`` (``fused=False``).
 A layer owns its parameters flat, under PyTorch's names (``weight_ih_l0``,
 ``weight_hh_l0``, ``bias_ih_l0``, ``bias_hh_l0``, ``weight_ih_l0_reverse``, ...; for
 each layer, for each direction), so ``load_state_dict`` takes a PyTorch state dict
-converted to NumPy. Each step calls the cell function of ``rnn.cells``: one copy of
-the math for cells and layers.
+converted to NumPy. The composed path calls the cell functions of ``rnn.cells`` at
+each step, the same math as the cells; the fused ops restate it by hand for speed, and
+the tests hold the two together.
 """
 
 import numpy as np
@@ -108,11 +109,11 @@ class RNNBase(nn.Module):
         """``(output, h_n)`` (LSTM: ``(output, (h_n, c_n))``); shapes in the class docstring."""
         x, states, lengths, unbatched = self._prepare(x, hx, lengths)
         directions = self.num_directions
+        run = fused_run_direction if self.fused else run_direction
         finals = []
         for layer in range(self.num_layers):
             outputs = []
             for direction in range(directions):
-                run = fused_run_direction if self.fused else run_direction
                 out, final = run(
                     self.cell_function, x, states[layer * directions + direction],
                     self.weights(layer, direction), lengths, reverse=direction == 1,

@@ -1,7 +1,7 @@
 """Reductions: Sum Mean Max Min LogSumExp, and Softmax LogSoftmax beside them.
 
 ``axis`` (None, an int or a tuple, negatives allowed) and ``keepdims`` are
-normalised once, in ``_axes``; every backward first puts the reduced axes back
+normalised once, in ``normalize_axes``; every backward first puts the reduced axes back
 (``_unreduce``) so the output gradient broadcasts against the input, and
 ``_drop_axes`` takes them away from a result computed with keepdims.
 """
@@ -10,8 +10,9 @@ from engine.backend import xp_of
 from engine.tensor import Function
 
 
-def _axes(axis, ndim, op_name):
-    """``axis`` as a sorted tuple of non-negative axes, checked against ``ndim``."""
+def normalize_axes(axis, ndim, op_name, shape=None):
+    """``axis`` (None: all; an int or a tuple, negatives allowed) as a sorted tuple of
+    non-negative axes, checked against ``ndim``; every op that takes axes uses it."""
     if axis is None:
         return tuple(range(ndim))
     axes = tuple(axis) if isinstance(axis, (tuple, list)) else (axis,)
@@ -22,7 +23,8 @@ def _axes(axis, ndim, op_name):
             )
     axes = tuple(sorted(a % ndim for a in axes))
     if len(set(axes)) != len(axes):
-        raise ValueError(f"{op_name}: repeated axis in {axis}")
+        where = "" if shape is None else f" for a tensor of shape {shape}"
+        raise ValueError(f"{op_name}: repeated axis in {axis}{where}")
     return axes
 
 
@@ -130,29 +132,29 @@ class LogSoftmax(Function):
 
 
 def sum(a, axis=None, keepdims=False):
-    return Sum.apply(a, axes=_axes(axis, a.ndim, "sum"), keepdims=keepdims)
+    return Sum.apply(a, axes=normalize_axes(axis, a.ndim, "sum"), keepdims=keepdims)
 
 
 def mean(a, axis=None, keepdims=False):
-    return Mean.apply(a, axes=_axes(axis, a.ndim, "mean"), keepdims=keepdims)
+    return Mean.apply(a, axes=normalize_axes(axis, a.ndim, "mean"), keepdims=keepdims)
 
 
 def max(a, axis=None, keepdims=False):
-    return Max.apply(a, axes=_axes(axis, a.ndim, "max"), keepdims=keepdims)
+    return Max.apply(a, axes=normalize_axes(axis, a.ndim, "max"), keepdims=keepdims)
 
 
 def min(a, axis=None, keepdims=False):
-    return Min.apply(a, axes=_axes(axis, a.ndim, "min"), keepdims=keepdims)
+    return Min.apply(a, axes=normalize_axes(axis, a.ndim, "min"), keepdims=keepdims)
 
 
 def logsumexp(a, axis=None, keepdims=False):
     """log(sum(exp(a))) computed with the maximum shifted out: finite for logits of 1e4."""
-    return LogSumExp.apply(a, axes=_axes(axis, a.ndim, "logsumexp"), keepdims=keepdims)
+    return LogSumExp.apply(a, axes=normalize_axes(axis, a.ndim, "logsumexp"), keepdims=keepdims)
 
 
 def softmax(a, axis=-1):
-    return Softmax.apply(a, axis=_axes(axis, a.ndim, "softmax")[0])
+    return Softmax.apply(a, axis=normalize_axes(axis, a.ndim, "softmax")[0])
 
 
 def log_softmax(a, axis=-1):
-    return LogSoftmax.apply(a, axis=_axes(axis, a.ndim, "log_softmax")[0])
+    return LogSoftmax.apply(a, axis=normalize_axes(axis, a.ndim, "log_softmax")[0])

@@ -10,6 +10,7 @@ import numpy as np
 
 from engine import backend
 from engine.backend import xp_of
+from engine.ops.reduce import normalize_axes
 from engine.tensor import Function, Tensor
 
 
@@ -107,11 +108,10 @@ class ToDevice(Function):
 
 
 def _axis(axis, ndim, op_name):
-    if not -ndim <= axis < ndim:
-        raise ValueError(
-            f"{op_name}: axis {axis} is out of range for a tensor of {ndim} dimensions"
-        )
-    return axis % ndim
+    """One axis (an int, negatives allowed), checked against ``ndim``."""
+    if not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"{op_name}: axis must be an int; got {axis!r}")
+    return normalize_axes(axis, ndim, op_name)[0]
 
 
 def reshape(a, shape):
@@ -149,9 +149,7 @@ def squeeze(a, axis=None):
     if axis is None:
         axes = [i for i, n in enumerate(a.shape) if n == 1]
     else:
-        axes = [_axis(x, a.ndim, "squeeze") for x in ((axis,) if isinstance(axis, int) else axis)]
-        if len(set(axes)) != len(axes):
-            raise ValueError(f"squeeze: repeated axis in {axis} for a tensor of shape {a.shape}")
+        axes = normalize_axes(axis, a.ndim, "squeeze", shape=a.shape)
         for x in axes:
             if a.shape[x] != 1:
                 raise ValueError(
@@ -171,7 +169,7 @@ def _index_arrays(index, data):
     def convert(part):
         if isinstance(part, Tensor):
             part = part.data
-        if isinstance(part, (list, np.ndarray)) or hasattr(part, "__cuda_array_interface__"):
+        if isinstance(part, list) or backend.is_array(part):
             if isinstance(part, list):  # [] would be float64: an empty pick is an int one
                 part = np.asarray(part) if part else np.zeros(0, dtype=np.intp)
             return backend.to_device(part, backend.device_of(data))

@@ -14,6 +14,7 @@ import math
 import numpy as np
 
 from engine import Tensor, backend, enable_grad
+from nn.module import zero_grads
 
 
 class Optimizer:
@@ -54,12 +55,7 @@ class Optimizer:
 
     def zero_grad(self, set_to_none=True):
         """Forget every parameter's gradient (or fill it with zeros, in place)."""
-        for group in self.param_groups:
-            for p in group["params"]:
-                if set_to_none or p.grad is None:
-                    p.grad = None
-                else:
-                    p.grad.data.fill(0)
+        zero_grads(self._params(), set_to_none)
 
     def step(self, closure=None):
         """Update every parameter that has a gradient; returns ``closure()`` if given
@@ -79,7 +75,7 @@ class Optimizer:
         cast it since the last step (the state follows its parameter, never the reverse)."""
         state = self.state.setdefault(p, {})
         for name, value in state.items():
-            if _is_array(value) and value.shape == p.shape and (
+            if backend.is_array(value) and value.shape == p.shape and (
                     backend.device_of(value) != p.device
                     or (value.dtype.kind == "f" and value.dtype != p.dtype)):
                 state[name] = _to_param(value, p, name)
@@ -100,7 +96,7 @@ class Optimizer:
         groups = [{**{k: v for k, v in g.items() if k != "params"},
                    "params": [index[id(p)] for p in g["params"]]} for g in self.param_groups]
         state = {
-            index[id(p)]: {name: np.array(backend.to_numpy(v)) if _is_array(v) else v
+            index[id(p)]: {name: np.array(backend.to_numpy(v)) if backend.is_array(v) else v
                            for name, v in self.state[p].items()}
             for p in self._params() if p in self.state
         }
@@ -130,15 +126,11 @@ class Optimizer:
                 raise ValueError(f"load_state_dict: state for parameter {key}, but this "
                                  f"optimizer has parameters 0..{len(params) - 1}")
             p = params[int(key)]
-            state[p] = {name: _to_param(v, p, f"state[{key}][{name!r}]") if _is_array(v) else v
-                        for name, v in values.items()}
+            state[p] = {name: _to_param(v, p, f"state[{key}][{name!r}]")
+                        if backend.is_array(v) else v for name, v in values.items()}
         self.state = state
         for group, saved in zip(self.param_groups, saved_groups):
             group.update({k: v for k, v in saved.items() if k != "params"})
-
-
-def _is_array(value):
-    return isinstance(value, np.ndarray) or hasattr(value, "__cuda_array_interface__")
 
 
 def _to_param(value, p, name):

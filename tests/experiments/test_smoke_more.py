@@ -10,15 +10,13 @@ carried between chunks).
 import datetime
 import hashlib
 import json
-import math
 import sys
 
 import numpy as np
 import pytest
 
-import nn
-from experiments import char_lm, common, digits, seq2seq_dates
-from tests.experiments.smoke import numbers, once_per_script
+from experiments import char_lm, digits, seq2seq_dates
+from tests.experiments.smoke import check_files_and_metrics, once_per_script
 
 STEPS = 4
 
@@ -63,15 +61,7 @@ def uninterrupted(run, tmp_path_factory):
 @pytest.mark.parametrize("name", SCRIPTS)
 def test_writes_its_files_with_finite_metrics(name, uninterrupted):
     out, data = uninterrupted(name)
-    for file in ["config.json", "metrics.json", "timing.json", common.CHECKPOINT,
-                 *SCRIPTS[name][2]]:
-        assert (out / file).stat().st_size > 0, file
-    metrics = json.loads(data)
-    assert metrics["step"] == list(range(1, STEPS + 1))
-    assert metrics["eval"]["step"] == [2, 4]
-    values = numbers(metrics)
-    assert values and all(math.isfinite(v) for v in values), "a metric is NaN, inf or missing"
-    assert nn.load(out / common.CHECKPOINT)["step"] == STEPS
+    check_files_and_metrics(out, data, SCRIPTS[name][2], STEPS)
 
 
 @pytest.mark.parametrize("name", SCRIPTS)
