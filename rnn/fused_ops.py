@@ -21,7 +21,13 @@ the way cuDNN does it:
 Every buffer is allocated once per call and written in place (``out=``). Sigmoids are
 ``sigmoid(a) = (1 + tanh(a / 2)) / 2``: tanh never overflows, and the halving is folded
 into a copy of the weights (exact: a power of two), so all gates of a step take one
-``tanh`` over the slab and one multiply-add per column (``scale``, ``shift``).
+``tanh`` over the slab and one multiply-add per column.
+
+The gate arithmetic of a step is a "kernel" named like ``lstm_forward``, launched with
+the whole buffers and the step index: array operations on the CPU
+(``rnn.fused_steps.ArrayKernels``), one CUDA kernel on the GPU (``rnn.fused_kernels``,
+which also chooses). There the "step" way folds the recurrent product into the kernel
+(``kernels.fused_product``); otherwise the loop computes it with one BLAS call.
 
 Padding (``lengths``) follows ``rnn.unroll``: past its end a sequence keeps its state and
 outputs zeros; ``reverse=True`` starts each sequence at its own last valid step. The
@@ -33,6 +39,8 @@ only, as PyTorch's packed sequences do; padded rows are never computed
 
 from engine.backend import xp_of
 from engine.tensor import Function
+from rnn import fused_kernels
+from rnn.fused_steps import lstm_gate_scale
 
 # ---------------------------------------------------------------- helpers
 
@@ -65,6 +73,17 @@ def _states(xp, steps, first):
     states = xp.zeros((steps + 1, *first.shape), dtype=first.dtype)
     states[0] = first
     return states
+
+
+def _product_args(kernels, recurrent, w_hh_t):
+    """A forward kernel's (recurrent, w_hh_t) arguments: the product the loop computed, or
+    the weights, for kernels that compute it themselves."""
+    return (None, w_hh_t) if kernels.fused_product else (recurrent, None)
+
+
+def _next_sizes(layout):
+    """(T,): the rows that run step t + 1, 0 after the last step (the backward kernels')."""
+    return layout.batch_sizes[1:] + [0]
 
 
 def _weight_grads(d_pre, x, h_prev, needs):
@@ -108,9 +127,7 @@ class LSTMSequence(Function):
     def forward(self, x, h0, c0, w_ih, w_hh, b_ih, b_hh, layout, cell_states):
         xp = xp_of(x)
         steps, batch, hidden = x.shape[0], x.shape[1], h0.shape[1]
-        scale = xp.tile(xp.asarray([0.5, 0.5, 1.0, 0.5], dtype=x.dtype), (hidden, 1)).T.ravel()
-        shift = 1 - scale  # gate = tanh(pre) * scale + shift: sigmoid for i, f, o, tanh for g
-        self.is_sigmoid, self.is_tanh = 2 * shift, 1 - 2 * shift  # (4H,) each: 1 or 0
+        scale = lstm_gate_scale(xp, hidden, x.dtype)  # (4H,): 1/2 for i, f, o, 1 for g
         self.layout, self.x = layout, layout.to_work(x)  # (T, B, I)
         w_hh_t, bias = _transposed(w_hh, scale), (b_ih + b_hh) * scale  # (H, 4H), (4H,)
         gates = _project(self.x, _transposed(w_ih, scale))  # (T, B, 4H)
@@ -118,62 +135,38 @@ class LSTMSequence(Function):
         cs = _states(xp, steps, layout.rows_to_work(c0))  # (T+1, B, H)
         tanh_c = xp.empty((steps, batch, hidden), dtype=x.dtype)  # tanh(c_t), for backward
         recurrent = xp.empty((batch, 4 * hidden), dtype=x.dtype)  # (B, 4H)
-        scratch = xp.empty((batch, hidden), dtype=x.dtype)  # (B, H)
+        kernels = fused_kernels.select(xp, batch, hidden, x.dtype)
+        product = _product_args(kernels, recurrent, w_hh_t)
         for t, b in enumerate(layout.batch_sizes):
-            a = gates[t, :b]  # (b, 4H): pre-activations, then the gate values
-            xp.matmul(hs[t, :b], w_hh_t, out=recurrent[:b])
-            a += recurrent[:b]
-            a += bias
-            xp.tanh(a, out=a)
-            a *= scale
-            a += shift
-            i, f, g, o = (a[:, k * hidden:(k + 1) * hidden] for k in range(4))  # each (b, H)
-            c = cs[t + 1, :b]
-            xp.multiply(f, cs[t, :b], out=c)
-            xp.multiply(i, g, out=scratch[:b])
-            c += scratch[:b]  # c = f c_prev + i g
-            xp.tanh(c, out=tanh_c[t, :b])
-            xp.multiply(o, tanh_c[t, :b], out=hs[t + 1, :b])  # h = o tanh(c)
+            if not kernels.fused_product:
+                xp.matmul(hs[t, :b], w_hh_t, out=recurrent[:b])  # h_{t-1} W_hh^T
+            kernels.launch("lstm_forward", b * hidden, gates, *product, bias, hs, cs, tanh_c,
+                           t, b, batch, hidden)
         self.w_ih, self.w_hh = w_ih, w_hh
         self.gates, self.hs, self.cs, self.tanh_c = gates, hs, cs, tanh_c
         out = (layout.from_work(hs[1:]), layout.final(hs), layout.final(cs))
         return (*out, layout.from_work(cs[1:])) if cell_states else out
 
     def backward(self, d_out, d_hn, d_cn, d_cs=None):
-        # c_t = f c + i g, h_t = o tanh(c_t): dc = dc_next + dh o (1 - tanh^2 c_t),
-        # di = dc g, df = dc c_{t-1}, dg = dc i, do = dh tanh(c_t), dc_{t-1} = dc f
+        # per step (lstm_backward): dA_t from dh_t = d_out_t + dA_{t+1} W_hh and dc_t;
+        # dh_{t-1} = dA_t W_hh (a row's d h_n until its last step comes)
         xp, layout, hidden = xp_of(d_out), self.layout, self.hs.shape[2]
         steps, batch = d_out.shape[:2]
-        d_out = layout.to_work(d_out)  # (T, B, H)
-        d_cs = None if d_cs is None else layout.to_work(d_cs)  # (T, B, H)
+        d_out = xp.ascontiguousarray(layout.to_work(d_out))  # (T, B, H)
+        d_cs = None if d_cs is None else xp.ascontiguousarray(layout.to_work(d_cs))
         dh, dc = layout.rows_to_work(d_hn), layout.rows_to_work(d_cn)  # (B, H): d final states
         d_pre = xp.zeros((steps, batch, 4 * hidden), dtype=d_out.dtype)  # (T, B, 4H)
-        slope = xp.empty((batch, 4 * hidden), dtype=d_out.dtype)  # (B, 4H)
-        scratch = xp.empty((batch, hidden), dtype=d_out.dtype)  # (B, H)
-        for t in reversed(range(steps)):
+        w_hh = xp.ascontiguousarray(self.w_hh)  # (4H, H)
+        kernels = fused_kernels.select(xp, batch, hidden, d_out.dtype)
+        w_in_kernel = w_hh if kernels.fused_product else None
+        for t, next_rows in reversed(list(enumerate(_next_sizes(layout)))):
             b = layout.batch_sizes[t]
-            a, d = self.gates[t, :b], d_pre[t, :b]  # (b, 4H): gate values, their gradients
-            i, f, g, o = (a[:, k * hidden:(k + 1) * hidden] for k in range(4))
-            di, df, dg, do = (d[:, k * hidden:(k + 1) * hidden] for k in range(4))
-            tanh_c, dh_t, dc_t, tmp = self.tanh_c[t, :b], dh[:b], dc[:b], scratch[:b]
-            dh_t += d_out[t, :b]
-            if d_cs is not None:
-                dc_t += d_cs[t, :b]
-            xp.multiply(dh_t, tanh_c, out=do)
-            xp.multiply(do, tanh_c, out=tmp)
-            xp.subtract(dh_t, tmp, out=tmp)
-            tmp *= o
-            dc_t += tmp  # dh o (1 - tanh^2 c) = (dh - do tanh c) o
-            xp.multiply(dc_t, g, out=di)
-            xp.multiply(dc_t, self.cs[t, :b], out=df)
-            xp.multiply(dc_t, i, out=dg)
-            dc_t *= f
-            s = slope[:b]  # sigmoid' = (1 - s) s, tanh' = 1 - g^2: (p - a) a + 1 - p, p = 1, 0
-            xp.subtract(self.is_sigmoid, a, out=s)
-            s *= a
-            s += self.is_tanh
-            d *= s
-            xp.matmul(d, self.w_hh, out=dh_t)  # dh_{t-1} = dA_t W_hh
+            kernels.launch("lstm_backward", b * hidden, d_pre, self.gates, self.cs, self.tanh_c,
+                           d_out, d_cs, dh, w_in_kernel, dc, t, b, next_rows, batch, hidden)
+            if not kernels.fused_product:
+                xp.matmul(d_pre[t, :b], w_hh, out=dh[:b])  # dh_{t-1} = dA_t W_hh
+        if kernels.fused_product:
+            xp.matmul(d_pre[0], w_hh, out=dh)  # every row runs step 0
         needs = self.needs_input_grad
         d_x = _input_grad(d_pre, self.w_ih, layout, needs[0])  # (T, B, I)
         return (d_x, layout.rows_from_work(dh), layout.rows_from_work(dc),
@@ -207,64 +200,43 @@ class GRUSequence(Function):
         self.layout, self.x = layout, layout.to_work(x)  # (T, B, I)
         w_hh_t = _transposed(w_hh, scale)  # (H, 3H)
         gates = _project(self.x, _transposed(w_ih, scale))  # (T, B, 3H)
-        b_hn = b_hh[2 * hidden:]  # (H,)
+        b_hn = xp.ascontiguousarray(b_hh[2 * hidden:])  # (H,)
         hs = _states(xp, steps, layout.rows_to_work(h0))  # (T+1, B, H)
         hn = xp.empty((steps, batch, hidden), dtype=x.dtype)  # W_hn h + b_hn, for backward
         recurrent = xp.empty((batch, 3 * hidden), dtype=x.dtype)  # (B, 3H)
+        kernels = fused_kernels.select(xp, batch, hidden, x.dtype)
+        product = _product_args(kernels, recurrent, w_hh_t)
         for t, b in enumerate(layout.batch_sizes):
-            a, rec = gates[t, :b], recurrent[:b]  # (b, 3H): pre-activations, then r, z, n
-            xp.matmul(hs[t, :b], w_hh_t, out=rec)
-            rz, n = a[:, :2 * hidden], a[:, 2 * hidden:]  # (b, 2H), (b, H)
-            a += bias
-            rz += rec[:, :2 * hidden]
-            xp.tanh(rz, out=rz)
-            rz *= 0.5
-            rz += 0.5
-            r, z = rz[:, :hidden], rz[:, hidden:]
-            xp.add(rec[:, 2 * hidden:], b_hn, out=hn[t, :b])
-            xp.multiply(r, hn[t, :b], out=rec[:, :hidden])
-            n += rec[:, :hidden]
-            xp.tanh(n, out=n)
-            h = hs[t + 1, :b]
-            xp.subtract(hs[t, :b], n, out=h)
-            h *= z
-            h += n  # h = n + z (h_prev - n)
+            if not kernels.fused_product:
+                xp.matmul(hs[t, :b], w_hh_t, out=recurrent[:b])  # h_{t-1} W_hh^T
+            kernels.launch("gru_forward", b * hidden, gates, *product, bias, b_hn, hs, hn,
+                           t, b, batch, hidden)
         self.w_ih, self.w_hh, self.gates, self.hn, self.hs = w_ih, w_hh, gates, hn, hs
         return layout.from_work(hs[1:]), layout.final(hs)
 
     def backward(self, d_out, d_hn):
-        # h_t = n + z (h - n): dn = dh (1 - z), dz = dh (h - n), dh_prev = dh z + dA_h W_hh;
-        # n = tanh(a_n + r hn): dn_pre = dn (1 - n^2), dr = dn_pre hn, d hn = dn_pre r
+        # per step (gru_backward): dA_h, dA_x from dh_t = dh_{t+1} z_{t+1} + dA_h,{t+1} W_hh
+        # + d_out_t, the first two terms kept apart (carry, dh_next) until the step comes
         xp, layout, hidden = xp_of(d_out), self.layout, self.hs.shape[2]
         steps, batch = d_out.shape[:2]
-        d_out = layout.to_work(d_out)  # (T, B, H)
-        dh = layout.rows_to_work(d_hn)  # (B, H)
+        d_out = xp.ascontiguousarray(layout.to_work(d_out))  # (T, B, H)
+        carry = layout.rows_to_work(d_hn)  # (B, H): d h_n, then dh_t z_t
+        dh_next = xp.zeros((batch, hidden), dtype=d_out.dtype)  # (B, H): dA_h,{t+1} W_hh
         d_pre_h = xp.zeros((steps, batch, 3 * hidden), dtype=d_out.dtype)  # dA_h (T, B, 3H)
         d_pre_n = xp.zeros((steps, batch, hidden), dtype=d_out.dtype)  # dA_x, n rows (T, B, H)
-        scratch = xp.empty((2, batch, hidden), dtype=d_out.dtype)  # 2 x (B, H)
-        for t in reversed(range(steps)):
+        w_hh = xp.ascontiguousarray(self.w_hh)  # (3H, H)
+        kernels = fused_kernels.select(xp, batch, hidden, d_out.dtype)
+        w_in_kernel = w_hh if kernels.fused_product else None
+        for t, next_rows in reversed(list(enumerate(_next_sizes(layout)))):
             b = layout.batch_sizes[t]
-            r, z, n = (self.gates[t, :b, k * hidden:(k + 1) * hidden] for k in range(3))
-            dr, dz, d_hn_t = (d_pre_h[t, :b, k * hidden:(k + 1) * hidden] for k in range(3))
-            dn, dh_t, tmp, one_minus_z = d_pre_n[t, :b], dh[:b], scratch[0, :b], scratch[1, :b]
-            dh_t += d_out[t, :b]
-            xp.multiply(n, n, out=tmp)
-            xp.subtract(1, tmp, out=tmp)
-            tmp *= dh_t
-            xp.subtract(1, z, out=one_minus_z)
-            xp.multiply(tmp, one_minus_z, out=dn)  # dn_pre = dh (1 - z) (1 - n^2)
-            xp.subtract(self.hs[t, :b], n, out=dz)
-            dz *= dh_t
-            one_minus_z *= z
-            dz *= one_minus_z  # dz_pre = dh (h - n) z (1 - z)
-            xp.multiply(dn, self.hn[t, :b], out=dr)
-            xp.subtract(1, r, out=tmp)
-            tmp *= r
-            dr *= tmp  # dr_pre = dn_pre hn r (1 - r)
-            xp.multiply(dn, r, out=d_hn_t)
-            dh_t *= z
-            xp.matmul(d_pre_h[t, :b], self.w_hh, out=tmp)
-            dh_t += tmp  # dh_{t-1} = dh z + dA_h W_hh
+            kernels.launch("gru_backward", b * hidden, d_pre_h, d_pre_n, self.gates, self.hn,
+                           self.hs, d_out, dh_next, w_in_kernel, carry, t, b, next_rows, batch,
+                           hidden)
+            if not kernels.fused_product:
+                xp.matmul(d_pre_h[t, :b], w_hh, out=dh_next[:b])  # dA_h,t W_hh
+        if kernels.fused_product:
+            xp.matmul(d_pre_h[0], w_hh, out=dh_next)  # every row runs step 0
+        dh = carry + dh_next  # dh_0 = dh_1 z_1 + dA_h,1 W_hh, for h0
         needs, rows = self.needs_input_grad, steps * batch
         rows_rz = d_pre_h.reshape(rows, -1)[:, :2 * hidden]  # (T*B, 2H): dA_x = dA_h there
         rows_n = d_pre_n.reshape(rows, hidden)  # (T*B, H)
@@ -297,46 +269,41 @@ class RNNSequence(Function):
 
     def forward(self, x, h0, w_ih, w_hh, b_ih, b_hh, layout, nonlinearity):
         xp = xp_of(x)
-        steps, batch = x.shape[:2]
-        self.layout, self.nonlinearity, self.x = layout, nonlinearity, layout.to_work(x)
+        steps, batch, hidden = x.shape[0], x.shape[1], h0.shape[1]
+        self.layout, self.relu, self.x = layout, int(nonlinearity == "relu"), layout.to_work(x)
         hs = _states(xp, steps, layout.rows_to_work(h0))  # (T+1, B, H)
         _project(self.x, _transposed(w_ih), out=hs[1:])
         bias = b_ih + b_hh  # (H,)
         w_hh_t = _transposed(w_hh)  # (H, H)
         recurrent = xp.empty_like(hs[0])  # (B, H)
+        kernels = fused_kernels.select(xp, batch, hidden, x.dtype)
+        product = _product_args(kernels, recurrent, w_hh_t)
         for t, b in enumerate(layout.batch_sizes):
-            h = hs[t + 1, :b]
-            xp.matmul(hs[t, :b], w_hh_t, out=recurrent[:b])
-            h += recurrent[:b]
-            h += bias
-            if nonlinearity == "tanh":
-                xp.tanh(h, out=h)
-            else:
-                xp.maximum(h, 0, out=h)
-            hs[t + 1, b:] = 0  # padded rows: output zero
+            if not kernels.fused_product:
+                xp.matmul(hs[t, :b], w_hh_t, out=recurrent[:b])  # h_{t-1} W_hh^T
+            kernels.launch("rnn_forward", batch * hidden, hs, *product, bias, self.relu, t, b,
+                           batch, hidden)  # every row: the padded ones are zeroed
         self.w_ih, self.w_hh, self.hs = w_ih, w_hh, hs
         return layout.from_work(hs[1:]), layout.final(hs)
 
     def backward(self, d_out, d_hn):
-        # h_t = act(a_t): dA_t = dh_t (1 - h_t^2) for tanh, dh_t [h_t > 0] for relu
+        # per step (rnn_backward): dA_t = dh_t act'(a_t), dh_t = d_out_t + dA_{t+1} W_hh
         xp, layout = xp_of(d_out), self.layout
         steps, batch, hidden = d_out.shape
-        d_out = layout.to_work(d_out)  # (T, B, H)
-        dh = layout.rows_to_work(d_hn)  # (B, H)
+        d_out = xp.ascontiguousarray(layout.to_work(d_out))  # (T, B, H)
+        dh = layout.rows_to_work(d_hn)  # (B, H): d h_n, then dA_{t+1} W_hh row by row
         d_pre = xp.zeros((steps, batch, hidden), dtype=d_out.dtype)  # (T, B, H)
-        positive = xp.empty((batch, hidden), dtype=bool)  # (B, H), relu only
-        for t in reversed(range(steps)):
+        w_hh = xp.ascontiguousarray(self.w_hh)  # (H, H)
+        kernels = fused_kernels.select(xp, batch, hidden, d_out.dtype)
+        w_in_kernel = w_hh if kernels.fused_product else None
+        for t, next_rows in reversed(list(enumerate(_next_sizes(layout)))):
             b = layout.batch_sizes[t]
-            h, d, dh_t = self.hs[t + 1, :b], d_pre[t, :b], dh[:b]
-            dh_t += d_out[t, :b]
-            if self.nonlinearity == "tanh":
-                xp.multiply(h, h, out=d)
-                xp.subtract(1, d, out=d)
-                d *= dh_t
-            else:
-                xp.greater(h, 0, out=positive[:b])
-                xp.multiply(dh_t, positive[:b], out=d)
-            xp.matmul(d, self.w_hh, out=dh_t)  # dh_{t-1} = dA_t W_hh
+            kernels.launch("rnn_backward", b * hidden, d_pre, self.hs, d_out, dh, w_in_kernel,
+                           self.relu, t, b, next_rows, batch, hidden)
+            if not kernels.fused_product:
+                xp.matmul(d_pre[t, :b], w_hh, out=dh[:b])  # dh_{t-1} = dA_t W_hh
+        if kernels.fused_product:
+            xp.matmul(d_pre[0], w_hh, out=dh)  # every row runs step 0
         needs = self.needs_input_grad
         d_x = _input_grad(d_pre, self.w_ih, layout, needs[0])  # (T, B, I)
         return (d_x, layout.rows_from_work(dh),

@@ -6,70 +6,13 @@ import warnings
 import numpy as np
 import pytest
 from hypothesis import given
-from hypothesis import strategies as st
 
 import engine
 import rnn
 from engine import Tensor
 from rnn import fused
-from rnn.cells import gru_cell, lstm_cell, rnn_relu_cell, rnn_tanh_cell
-
-KINDS = {"lstm": (lstm_cell, 4), "gru": (gru_cell, 3), "rnn_tanh": (rnn_tanh_cell, 1),
-         "rnn_relu": (rnn_relu_cell, 1)}
-TOLERANCE = {"float64": dict(rtol=1e-9, atol=1e-11), "float32": dict(rtol=2e-4, atol=2e-5)}
-
-
-@st.composite
-def configs(draw):
-    """A small problem: kind, sizes, dtype, bias, direction and lengths (or None)."""
-    steps, batch = draw(st.integers(1, 5)), draw(st.integers(1, 4))
-    lengths = draw(st.none() | st.lists(st.integers(1, steps), min_size=batch, max_size=batch))
-    return dict(kind=draw(st.sampled_from(sorted(KINDS))), steps=steps, batch=batch,
-                inputs=draw(st.integers(1, 4)), hidden=draw(st.integers(1, 4)),
-                dtype=draw(st.sampled_from(["float64", "float32"])), bias=draw(st.booleans()),
-                reverse=draw(st.booleans()), lengths=lengths, seed=draw(st.integers(0, 2**16)))
-
-
-def problem(kind, steps, batch, inputs, hidden, dtype, bias, seed, device="cpu", **_):
-    """Leaves x, state (a list), weights (4, biases maybe None) and upstream gradients."""
-    rng = np.random.default_rng(seed)
-    gates = KINDS[kind][1]
-
-    def draw(*shape, grad=True):
-        data = rng.standard_normal(shape) * (0.5 if len(shape) < 3 else 1.0)
-        return Tensor(data, dtype=dtype, device=device, requires_grad=grad)
-
-    x = draw(steps, batch, inputs)
-    state = [draw(batch, hidden) for _ in range(2 if kind == "lstm" else 1)]
-    weights = [draw(gates * hidden, inputs), draw(gates * hidden, hidden)]
-    weights += [draw(gates * hidden), draw(gates * hidden)] if bias else [None, None]
-    upstream = [draw(steps, batch, hidden, grad=False)]
-    upstream += [draw(batch, hidden, grad=False) for _ in state]
-    return x, state, weights, upstream
-
-
-def results(direction, kind, x, state, weights, upstream, lengths, reverse):
-    """NumPy outputs, final states and the gradients of every leaf under ``direction``."""
-    leaves = [t for t in (x, *state, *weights) if t is not None and t.requires_grad]
-    for leaf in leaves:
-        leaf.grad = None
-    output, final = direction(KINDS[kind][0], x, state[0] if len(state) == 1 else tuple(state),
-                              weights, lengths, reverse)
-    finals = list(final) if isinstance(final, tuple) else [final]
-    sum((r * u).sum() for r, u in zip([output, *finals], upstream)).backward()
-    return [t.numpy() for t in [output, *finals]] + [leaf.grad.numpy() for leaf in leaves]
-
-
-def composed(step, x, state, weights, lengths, reverse):
-    return rnn.unroll(lambda x_t, s: step(x_t, s, *weights), x, state, lengths, reverse)
-
-
-def assert_same(got, want, dtype):
-    assert len(got) == len(want)
-    for i, (a, b) in enumerate(zip(got, want)):
-        assert a.shape == b.shape and a.dtype == b.dtype, (i, a.shape, b.shape)
-        np.testing.assert_allclose(a, b, err_msg=f"result {i}", **TOLERANCE[dtype])
-
+from rnn.cells import gru_cell, lstm_cell
+from tests.rnn.fused_common import KINDS, assert_same, composed, configs, problem, results
 
 # ---------------------------------------------------------------- fused == composed
 
@@ -83,7 +26,7 @@ def test_fused_matches_composed(config):
 
 @pytest.mark.parametrize("kind", sorted(KINDS))
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_fused_matches_composed_larger(kind, dtype):
+def test_fused_matches_composed_larger(kind, dtype, kernel_path):
     x, state, weights, upstream = problem(kind, 9, 6, 5, 7, dtype, True, seed=1)
     for lengths in (None, [9, 3, 1, 9, 5, 2]):
         for reverse in (False, True):
@@ -99,7 +42,7 @@ def test_fused_run_direction_equals_the_layers_reference():
     np.testing.assert_allclose(got_h.numpy(), want_h.numpy(), rtol=1e-12, atol=1e-12)
 
 
-def test_lstm_cell_states_and_their_gradient():
+def test_lstm_cell_states_and_their_gradient(kernel_path):
     x, (h0, c0), weights, (_, d_h, d_c) = problem("lstm", 5, 3, 2, 4, "float64", True, seed=3)
     lengths, d_cs = [5, 2, 4], Tensor(np.random.default_rng(4).standard_normal((5, 3, 4)))
     # the composed c_t of every step: unroll a cell whose state is (c, h), so output_of is c
@@ -117,7 +60,7 @@ def test_lstm_cell_states_and_their_gradient():
         np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-11)
 
 
-def test_no_gradient_for_x_and_no_graph():
+def test_no_gradient_for_x_and_no_graph(kernel_path):
     x, state, weights, upstream = problem("lstm", 4, 2, 3, 3, "float64", True, seed=5)
     args = ("lstm", x, state, weights, upstream, [4, 1], False)
     want = results(composed, *args)
@@ -129,7 +72,7 @@ def test_no_gradient_for_x_and_no_graph():
     assert not output.requires_grad and output._ctx is None
 
 
-def test_saturated_gates_do_not_overflow():
+def test_saturated_gates_do_not_overflow(kernel_path):
     x, state, weights, upstream = problem("lstm", 3, 2, 2, 3, "float32", True, seed=6)
     huge = [Tensor(w.numpy() * 1e4, requires_grad=True) for w in weights]
     with warnings.catch_warnings():
@@ -143,7 +86,7 @@ def test_saturated_gates_do_not_overflow():
 
 @pytest.mark.parametrize("kind", sorted(KINDS))
 @pytest.mark.parametrize("reverse", [False, True])
-def test_gradcheck(kind, reverse):
+def test_gradcheck(kind, reverse, kernel_path):
     x, state, weights, _ = problem(kind, 4, 3, 2, 3, "float64", True, seed=7)
     count = len(state)
 
@@ -166,7 +109,7 @@ def test_gradcheck(kind, reverse):
                     rng=np.random.default_rng(0)),
     lambda: rnn.LSTMCell(3, 4, rng=np.random.default_rng(0)),
 ])
-def test_check_fused_on_layers_and_cells(layer):
+def test_check_fused_on_layers_and_cells(layer, kernel_path):
     errors = fused.check_fused(layer(), seq_len=5, batch_size=3)
     assert errors and all(e < 1e-4 for e in errors.values())
 
