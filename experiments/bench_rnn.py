@@ -6,8 +6,11 @@ step), float32, one layer, one direction, zero initial state. Contenders, each t
 in this process, interleaved, median over ``--repeats`` steps:
 
     fused        the rnn.LSTM / rnn.GRU layer as it comes (fused=True: one autograd node)
+    arrays, gates, step
+                 on the GPU, the fused layer with its steps run each way of
+                 rnn.fused_kernels (fused takes "step" or "gates" by size)
     composed     the rnn.LSTM / rnn.GRU layer with fused=False (unroll over the cells)
-    torch        PyTorch's nn.LSTM / nn.GRU                  (when PyTorch is installed)
+    torch        PyTorch's nn.LSTM / nn.GRU, cuDNN on the GPU (when PyTorch is installed)
     torch cells  a Python loop over nn.LSTMCell / nn.GRUCell (when PyTorch is installed)
 
 Shapes are (B, T, I, H). Threads: ``--threads`` (default 2) for BLAS (threadpoolctl,
@@ -17,9 +20,11 @@ memory per time step it implies. Run:
 
     python -m experiments.bench_rnn --repeats 7
     python -m experiments.bench_rnn --shapes 32,50,64,256 --kinds lstm
+    python -m experiments.bench_rnn --device cuda --repeats 21
 """
 
 import argparse
+import contextlib
 import os
 import statistics
 import sys
@@ -28,6 +33,8 @@ import time
 SHAPES = [(1, 20, 8, 16), (32, 50, 64, 128), (32, 50, 64, 256), (64, 100, 128, 512),
           (256, 100, 256, 1024)]
 CPU_SHAPES = 3  # the last two take minutes on a CPU: --all includes them
+GPU_WAYS = ("arrays", "gates", "step")  # rnn.fused_kernels' ways, timed apart on the GPU
+GPU_TARGETS = dict(zip(SHAPES, (0.5, 1.0, 1.5, 1.5, 1.0)))  # fused LSTM / cuDNN, at most
 THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
@@ -54,13 +61,14 @@ def limit_threads(threads):
 # ---------------------------------------------------------------- contenders
 
 
-def ours(kind, shape, device, fused):
+def ours(kind, shape, device, fused, way=None):
     """A training step of our layer (``fused=True`` or the composed ``fused=False``), as a
-    function of no arguments."""
+    function of no arguments; ``way`` forces how the fused op runs its steps."""
     import numpy as np
 
     import engine
     import rnn
+    from rnn import fused_kernels
 
     batch, steps, inputs, hidden = shape
     rng = np.random.default_rng(0)
@@ -72,8 +80,9 @@ def ours(kind, shape, device, fused):
     def step():
         for p in params:
             p.grad = None
-        output, _ = layer(x)
-        output.sum().backward()
+        with fused_kernels.use_path(way) if way else contextlib.nullcontext():
+            output, _ = layer(x)
+            output.sum().backward()
 
     return step
 
@@ -207,32 +216,39 @@ def main(argv=None):
     print(f"training step (forward + backward of output.sum()), float32, {args.device}, median "
           f"of {args.repeats} ({args.clock} clock); threads: {args.threads} ({threads}); "
           f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
-    if args.clock == "wall" and os.getloadavg()[0] + args.threads > os.cpu_count():
+    if args.device == "cpu" and args.clock == "wall" and (
+            os.getloadavg()[0] + args.threads > os.cpu_count()):
         print("warning: other work is running: wall times of multi-threaded steps are unreliable "
               "here; --threads 1 --clock cpu compares like with like")
-    header = (f"{'kind':<5} {'B, T, I, H':<18} {'fused':>9} {'composed':>9} {'torch':>9} "
-              f"{'torch cells':>11} | {'fused/torch':>11} {'fused/cells':>11} "
-              f"{'composed/fused':>14}")
+    columns = ["fused", *(GPU_WAYS if args.device == "cuda" else ()), "composed", "torch",
+               "cells"]
+    ratios = [("fused", "torch"), *((way, "torch") for way in GPU_WAYS if args.device == "cuda"),
+              ("fused", "cells"), ("composed", "fused")]
+    label = {"torch": "cudnn" if args.device == "cuda" else "torch", "cells": "torch cells"}
+    widths = {name: max(9, len(label.get(name, name))) for name in columns}
+    names = [f"{label.get(a, a)}/{label.get(b, b).split()[-1]}" for a, b in ratios]
+    header = (f"{'kind':<5} {'B, T, I, H':<18} "
+              + " ".join(f"{label.get(c, c):>{widths[c]}}" for c in columns) + " | "
+              + " ".join(f"{n:>11}" for n in names))
     print(header + "\n" + "-" * len(header))
     results = {}
     for kind in args.kinds:
         for shape in shapes:
             steps = {"fused": ours(kind, shape, args.device, fused=True)}
+            if args.device == "cuda":
+                steps |= {way: ours(kind, shape, args.device, True, way) for way in GPU_WAYS}
             if not args.no_composed:
                 steps["composed"] = ours(kind, shape, args.device, fused=False)
             if torch_device is not None:
                 steps["torch"] = pytorch(torch, kind, shape, torch_device, cells=False)
                 steps["cells"] = pytorch(torch, kind, shape, torch_device, cells=True)
-            ms = median_ms(steps, args.repeats, synchronize, clock)
-            results[kind, shape] = ms
-            get = ms.get
-            print(f"{kind:<5} {str(shape):<18} {fmt(get('fused')):>9} {fmt(get('composed')):>9} "
-                  f"{fmt(get('torch')):>9} {fmt(get('cells')):>11} | "
-                  f"{fmt(ratio(get('fused'), get('torch'))):>11} "
-                  f"{fmt(ratio(get('fused'), get('cells'))):>11} "
-                  f"{fmt(ratio(get('composed'), get('fused'))):>14}", flush=True)
+            ms = results[kind, shape] = median_ms(steps, args.repeats, synchronize, clock)
+            print(f"{kind:<5} {str(shape):<18} "
+                  + " ".join(f"{fmt(ms.get(c)):>{widths[c]}}" for c in columns) + " | "
+                  + " ".join(f"{fmt(ratio(ms.get(a), ms.get(b))):>11}" for a, b in ratios),
+                  flush=True)
     print("(milliseconds per step; ratios below 1 favour the fused op, composed/fused above 1)")
-    for line in targets(results):
+    for line in (gpu_targets if args.device == "cuda" else targets)(results):
         print(line)
     if args.device == "cpu" and args.memory[0] != args.memory[1]:
         for kind in args.kinds:
@@ -259,6 +275,26 @@ def targets(results):
     small = results.get(("lstm", (32, 50, 64, 128)), {})
     lines.append(check("fused LSTM >= 3 x faster than composed at (32, 50, 64, 128)",
                        [ratio(small.get("composed"), small.get("fused"))], lambda v: v[0] >= 3))
+    return lines
+
+
+def gpu_targets(results):
+    """The GPU targets: fused LSTM against cuDNN at each standard shape, and >= 3x faster
+    than an LSTMCell loop everywhere; 'met', 'missed' or 'not measured'."""
+    lines = []
+    for shape, limit in GPU_TARGETS.items():
+        ms = results.get(("lstm", shape), {})
+        value = ratio(ms.get("fused"), ms.get("torch"))
+        verdict = "not measured" if value is None else (
+            f"{'met' if value <= limit else 'missed'} ({value:.2f})")
+        lines.append(f"target: fused LSTM {shape} <= {limit} x cuDNN: {verdict}")
+    cells = [ratio(r.get("fused"), r.get("cells")) for (k, _), r in results.items() if k == "lstm"]
+    if cells and None not in cells:
+        worst = max(cells)
+        lines.append("target: fused LSTM >= 3 x faster than an LSTMCell loop at every shape: "
+                     f"{'met' if worst <= 1 / 3 else 'missed'} (worst fused/cells {worst:.2f})")
+    else:
+        lines.append("target: fused LSTM >= 3 x faster than an LSTMCell loop: not measured")
     return lines
 
 
