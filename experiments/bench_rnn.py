@@ -6,9 +6,9 @@ step), float32, one layer, one direction, zero initial state. Contenders, each t
 in this process, interleaved, median over ``--repeats`` steps:
 
     fused        the rnn.LSTM / rnn.GRU layer as it comes (fused=True: one autograd node)
-    arrays, gates, step
+    arrays, gates, step, sequence
                  on the GPU, the fused layer with its steps run each way of
-                 rnn.fused_kernels (fused takes "step" or "gates" by size)
+                 rnn.fused_kernels (fused takes "sequence" or "gates" by size)
     composed     the rnn.LSTM / rnn.GRU layer with fused=False (unroll over the cells)
     torch        PyTorch's nn.LSTM / nn.GRU, cuDNN on the GPU (when PyTorch is installed)
     torch cells  a Python loop over nn.LSTMCell / nn.GRUCell (when PyTorch is installed)
@@ -33,7 +33,7 @@ import time
 SHAPES = [(1, 20, 8, 16), (32, 50, 64, 128), (32, 50, 64, 256), (64, 100, 128, 512),
           (256, 100, 256, 1024)]
 CPU_SHAPES = 3  # the last two take minutes on a CPU: --all includes them
-GPU_WAYS = ("arrays", "gates", "step")  # rnn.fused_kernels' ways, timed apart on the GPU
+GPU_WAYS = ("arrays", "gates", "step", "sequence")  # rnn.fused_kernels' ways, timed apart
 GPU_TARGETS = dict(zip(SHAPES, (0.5, 1.0, 1.5, 1.5, 1.0)))  # fused LSTM / cuDNN, at most
 THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
@@ -80,7 +80,7 @@ def ours(kind, shape, device, fused, way=None):
     def step():
         for p in params:
             p.grad = None
-        with fused_kernels.use_path(way) if way else contextlib.nullcontext():
+        with fused_kernels.use_way(way) if way else contextlib.nullcontext():
             output, _ = layer(x)
             output.sum().backward()
 

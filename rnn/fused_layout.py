@@ -33,7 +33,7 @@ class SequenceLayout:
         self.lengths, self.all_full = lengths, full or bool((lengths == max_len).all())
         self.order = np.argsort(-lengths, kind="stable")  # (B,) working row -> sequence
         self.inverse = np.argsort(self.order)  # (B,) sequence -> working row
-        sorted_lengths = lengths[self.order]
+        self.sorted_lengths = sorted_lengths = lengths[self.order]  # (B,): working order
         steps = np.arange(max_len)[:, None]  # (T, 1)
         self.batch_sizes = (steps < sorted_lengths).sum(axis=1).tolist()  # (T,)
         self.identity = not reverse and bool((self.order == np.arange(batch_size)).all())

@@ -26,8 +26,10 @@ into a copy of the weights (exact: a power of two), so all gates of a step take 
 The gate arithmetic of a step is a "kernel" named like ``lstm_forward``, launched with
 the whole buffers and the step index: array operations on the CPU
 (``rnn.fused_steps.ArrayKernels``), one CUDA kernel on the GPU (``rnn.fused_kernels``,
-which also chooses). There the "step" way folds the recurrent product into the kernel
-(``kernels.fused_product``); otherwise the loop computes it with one BLAS call.
+which also chooses the way). There ``kernels.fused_product`` says the kernel computes the
+recurrent product too (otherwise the loop does, with one BLAS call), and
+``kernels.whole_sequence`` that one ``*_sequence`` kernel runs every step, so the loop
+is empty.
 
 Padding (``lengths``) follows ``rnn.unroll``: past its end a sequence keeps its state and
 outputs zeros; ``reverse=True`` starts each sequence at its own last valid step. The
@@ -36,6 +38,8 @@ valid prefix reversed when ``reverse``), so step k touches rows ``0 .. batch_siz
 only, as PyTorch's packed sequences do; padded rows are never computed
 (``rnn.fused_layout.SequenceLayout``, passed in by ``rnn.fused``).
 """
+
+import numpy as np
 
 from engine.backend import xp_of
 from engine.tensor import Function
@@ -81,9 +85,25 @@ def _product_args(kernels, recurrent, w_hh_t):
     return (None, w_hh_t) if kernels.fused_product else (recurrent, None)
 
 
-def _next_sizes(layout):
-    """(T,): the rows that run step t + 1, 0 after the last step (the backward kernels')."""
-    return layout.batch_sizes[1:] + [0]
+def _steps(kernels, layout):
+    """(t, rows running step t) for the forward loop; none when the kernels take the whole
+    sequence in one launch."""
+    return [] if kernels.whole_sequence else enumerate(layout.batch_sizes)
+
+
+def _steps_back(kernels, layout):
+    """(t, rows running step t, rows running step t + 1) for the backward loop, t = T-1..0;
+    none when the kernels take the whole sequence in one launch."""
+    if kernels.whole_sequence:
+        return []
+    sizes = layout.batch_sizes
+    return reversed(list(zip(range(len(sizes)), sizes, sizes[1:] + [0])))
+
+
+def _lengths(xp, layout):
+    """(B,) int32 on the op's device: the steps of each row, working order (the
+    ``*_sequence`` kernels')."""
+    return xp.asarray(layout.sorted_lengths, dtype=np.int32)
 
 
 def _weight_grads(d_pre, x, h_prev, needs):
@@ -137,7 +157,10 @@ class LSTMSequence(Function):
         recurrent = xp.empty((batch, 4 * hidden), dtype=x.dtype)  # (B, 4H)
         kernels = fused_kernels.select(xp, batch, hidden, x.dtype)
         product = _product_args(kernels, recurrent, w_hh_t)
-        for t, b in enumerate(layout.batch_sizes):
+        if kernels.whole_sequence:
+            kernels.launch_sequence("lstm_forward_sequence", batch, hidden, gates, w_hh_t, bias,
+                                    hs, cs, tanh_c, _lengths(xp, layout), batch, hidden)
+        for t, b in _steps(kernels, layout):
             if not kernels.fused_product:
                 xp.matmul(hs[t, :b], w_hh_t, out=recurrent[:b])  # h_{t-1} W_hh^T
             kernels.launch("lstm_forward", b * hidden, gates, *product, bias, hs, cs, tanh_c,
@@ -159,8 +182,11 @@ class LSTMSequence(Function):
         w_hh = xp.ascontiguousarray(self.w_hh)  # (4H, H)
         kernels = fused_kernels.select(xp, batch, hidden, d_out.dtype)
         w_in_kernel = w_hh if kernels.fused_product else None
-        for t, next_rows in reversed(list(enumerate(_next_sizes(layout)))):
-            b = layout.batch_sizes[t]
+        if kernels.whole_sequence:
+            kernels.launch_sequence("lstm_backward_sequence", batch, hidden, d_pre, self.gates,
+                                    self.cs, self.tanh_c, d_out, d_cs, dh, w_hh, dc,
+                                    _lengths(xp, layout), batch, hidden)
+        for t, b, next_rows in _steps_back(kernels, layout):
             kernels.launch("lstm_backward", b * hidden, d_pre, self.gates, self.cs, self.tanh_c,
                            d_out, d_cs, dh, w_in_kernel, dc, t, b, next_rows, batch, hidden)
             if not kernels.fused_product:
@@ -206,7 +232,10 @@ class GRUSequence(Function):
         recurrent = xp.empty((batch, 3 * hidden), dtype=x.dtype)  # (B, 3H)
         kernels = fused_kernels.select(xp, batch, hidden, x.dtype)
         product = _product_args(kernels, recurrent, w_hh_t)
-        for t, b in enumerate(layout.batch_sizes):
+        if kernels.whole_sequence:
+            kernels.launch_sequence("gru_forward_sequence", batch, hidden, gates, w_hh_t, bias,
+                                    b_hn, hs, hn, _lengths(xp, layout), batch, hidden)
+        for t, b in _steps(kernels, layout):
             if not kernels.fused_product:
                 xp.matmul(hs[t, :b], w_hh_t, out=recurrent[:b])  # h_{t-1} W_hh^T
             kernels.launch("gru_forward", b * hidden, gates, *product, bias, b_hn, hs, hn,
@@ -227,8 +256,11 @@ class GRUSequence(Function):
         w_hh = xp.ascontiguousarray(self.w_hh)  # (3H, H)
         kernels = fused_kernels.select(xp, batch, hidden, d_out.dtype)
         w_in_kernel = w_hh if kernels.fused_product else None
-        for t, next_rows in reversed(list(enumerate(_next_sizes(layout)))):
-            b = layout.batch_sizes[t]
+        if kernels.whole_sequence:
+            kernels.launch_sequence("gru_backward_sequence", batch, hidden, d_pre_h, d_pre_n,
+                                    self.gates, self.hn, self.hs, d_out, w_hh, carry,
+                                    _lengths(xp, layout), batch, hidden)
+        for t, b, next_rows in _steps_back(kernels, layout):
             kernels.launch("gru_backward", b * hidden, d_pre_h, d_pre_n, self.gates, self.hn,
                            self.hs, d_out, dh_next, w_in_kernel, carry, t, b, next_rows, batch,
                            hidden)
@@ -278,7 +310,10 @@ class RNNSequence(Function):
         recurrent = xp.empty_like(hs[0])  # (B, H)
         kernels = fused_kernels.select(xp, batch, hidden, x.dtype)
         product = _product_args(kernels, recurrent, w_hh_t)
-        for t, b in enumerate(layout.batch_sizes):
+        if kernels.whole_sequence:
+            kernels.launch_sequence("rnn_forward_sequence", batch, hidden, hs, w_hh_t, bias,
+                                    self.relu, _lengths(xp, layout), steps, batch, hidden)
+        for t, b in _steps(kernels, layout):
             if not kernels.fused_product:
                 xp.matmul(hs[t, :b], w_hh_t, out=recurrent[:b])  # h_{t-1} W_hh^T
             kernels.launch("rnn_forward", batch * hidden, hs, *product, bias, self.relu, t, b,
@@ -296,8 +331,10 @@ class RNNSequence(Function):
         w_hh = xp.ascontiguousarray(self.w_hh)  # (H, H)
         kernels = fused_kernels.select(xp, batch, hidden, d_out.dtype)
         w_in_kernel = w_hh if kernels.fused_product else None
-        for t, next_rows in reversed(list(enumerate(_next_sizes(layout)))):
-            b = layout.batch_sizes[t]
+        if kernels.whole_sequence:
+            kernels.launch_sequence("rnn_backward_sequence", batch, hidden, d_pre, self.hs, d_out,
+                                    dh, w_hh, self.relu, _lengths(xp, layout), batch, hidden)
+        for t, b, next_rows in _steps_back(kernels, layout):
             kernels.launch("rnn_backward", b * hidden, d_pre, self.hs, d_out, dh, w_in_kernel,
                            self.relu, t, b, next_rows, batch, hidden)
             if not kernels.fused_product:

@@ -33,6 +33,7 @@ class ArrayKernels:
     """
 
     fused_product = False  # the caller computes the recurrent product (a BLAS call)
+    whole_sequence = False  # the caller runs a loop over the steps
 
     def __init__(self, xp, batch, hidden, dtype):
         self.xp = xp

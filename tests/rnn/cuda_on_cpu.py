@@ -2,15 +2,16 @@
 
 A CUDA kernel is C++ plus a few keywords and the thread coordinates. Defining the
 keywords away and making ``blockIdx``/``threadIdx`` globals that a loop sets turns a
-kernel into a function called once per (block, thread) of the launch, one after another.
-That is faithful for kernels whose threads never wait for each other (no shared memory,
-no ``__syncthreads``), which is what ``rnn.fused_kernels`` writes.
+kernel into a function called once per (block, thread) of the launch, one after another:
+faithful for kernels whose threads never wait for each other. A kernel that calls
+``__syncthreads()`` gets a real thread per CUDA thread of a block instead (blocks one after
+another), and ``__syncthreads()`` is a ``std::barrier`` of the block's threads.
 
 ``cpu_kernel(source, name)`` has the signature of ``rnn.fused_kernels``' ``compile``: it
 returns a kernel callable as ``kernel(grid, block, args)``, as a CuPy RawKernel is. It
 checks what CuPy would not: every pointer argument is a C-contiguous NumPy array of the
-kernel's dtype, or None; every ``int`` argument is a ``numpy.int32`` (CuPy sends a Python
-int as 64 bits); and no array passed as ``const`` changed.
+kernel's dtype (int32 for ``int*``), or None; every ``int`` argument is a ``numpy.int32``
+(CuPy sends a Python int as 64 bits); and no array passed as ``const`` changed.
 """
 
 import ctypes
@@ -25,8 +26,14 @@ import numpy as np
 
 PRELUDE = r"""
 #include <math.h>
+#include <barrier>
+#include <thread>
+#include <vector>
 struct ThreadCoordinates { unsigned x, y, z; };
-static ThreadCoordinates threadIdx, blockIdx, blockDim, gridDim;
+static thread_local ThreadCoordinates threadIdx;
+static ThreadCoordinates blockIdx, blockDim, gridDim;
+static std::barrier<>* block_barrier;
+static inline void __syncthreads() { block_barrier->arrive_and_wait(); }
 #define __global__
 #define __device__
 #define __forceinline__ inline
@@ -46,27 +53,52 @@ def _parameters(text):
     return [(" ".join(m.group(1).split()), m.group(2)) for m in split]
 
 
-def _launcher(name, parameters):
-    """C++ for ``launch_<name>(grid, block, ...)``: the kernel once per (block, thread)."""
+def _launcher(name, parameters, synchronizes):
+    """C++ for ``launch_<name>(grid, block, ...)``: the kernel once per (block, thread), the
+    threads of a block one after another, or, for a kernel that ``synchronizes``, as
+    threads of their own that meet at the block's barrier."""
     declared = ", ".join(f"{kind} {arg}" for kind, arg in parameters)
-    passed = ", ".join(arg for _, arg in parameters)
+    call = f"{name}({', '.join(arg for _, arg in parameters)});"
+    if synchronizes:
+        block = (f"        std::barrier<> barrier(block);\n"
+                 f"        block_barrier = &barrier;\n"
+                 f"        std::vector<std::thread> threads;\n"
+                 f"        for (unsigned i = 0; i < block; ++i)\n"
+                 f"            threads.emplace_back([=] {{ threadIdx.x = i; {call} }});\n"
+                 f"        for (auto& thread : threads) thread.join();\n")
+    else:
+        block = (f"        for (unsigned i = 0; i < block; ++i) {{\n"
+                 f"            threadIdx.x = i; {call}\n"
+                 f"        }}\n")
     return (f'extern "C" void launch_{name}(unsigned grid, unsigned block, {declared}) {{\n'
             f"    gridDim.x = grid; blockDim.x = block;\n"
-            f"    for (unsigned b = 0; b < grid; ++b)\n"
-            f"        for (unsigned i = 0; i < block; ++i) {{\n"
-            f"            blockIdx.x = b; threadIdx.x = i; {name}({passed});\n"
-            f"        }}\n}}\n")
+            f"    for (unsigned b = 0; b < grid; ++b) {{\n"
+            f"        blockIdx.x = b;\n{block}    }}\n}}\n")
+
+
+def _body(source, start):
+    """The text of the braced body that begins after ``start`` in ``source``."""
+    opening = source.index("{", start)
+    depth = 0
+    for end in range(opening, len(source)):
+        depth += {"{": 1, "}": -1}.get(source[end], 0)
+        if depth == 0:
+            return source[opening:end + 1]
+    raise ValueError("unbalanced braces")
 
 
 @functools.cache
 def _build(source):
     """Compile ``source`` with its launchers; -> (library, {kernel name: parameters})."""
-    kernels = {name: _parameters(text) for name, text in KERNEL.findall(source)}
-    code = PRELUDE + source + "".join(_launcher(n, p) for n, p in kernels.items())
+    kernels = {match.group(1): (_parameters(match.group(2)),
+                                "__syncthreads" in _body(source, match.end()))
+               for match in KERNEL.finditer(source)}
+    code = PRELUDE + source + "".join(_launcher(n, p, s) for n, (p, s) in kernels.items())
     folder = pathlib.Path(tempfile.mkdtemp(prefix="cuda_on_cpu_"))
     (folder / "kernels.cpp").write_text(code)
     # -ffp-contract=off: no fused multiply-adds, each operation rounded as written
-    subprocess.run([compiler(), "-O1", "-ffp-contract=off", "-shared", "-fPIC", "-o",
+    subprocess.run([compiler(), "-std=c++20", "-pthread", "-O1", "-ffp-contract=off",
+                    "-shared", "-fPIC", "-o",
                     str(folder / "kernels.so"), str(folder / "kernels.cpp")],
                    check=True, capture_output=True, text=True)
     return ctypes.CDLL(str(folder / "kernels.so")), kernels
@@ -78,7 +110,8 @@ class CpuKernel:
 
     def __init__(self, source, name, launch=None):
         library, kernels = _build(source)
-        self.name, self.parameters, self.launch = name, kernels[name], launch
+        self.name, self.launch = name, launch
+        self.parameters = kernels[name][0]
         self.dtype = np.dtype(np.float32 if REAL.search(source).group(1) == "float" else np.float64)
         self.function = getattr(library, f"launch_{name}")
         self.function.restype = None
@@ -100,11 +133,12 @@ class CpuKernel:
             elif arg is None:
                 values.append(None)
             else:
+                dtype = np.dtype(np.int32) if kind.replace("const ", "") == "int*" else self.dtype
                 if not (isinstance(arg, np.ndarray) and arg.flags.c_contiguous
-                        and arg.dtype == self.dtype):
+                        and arg.dtype == dtype):
                     got = (f"a {arg.dtype} array, C-contiguous: {arg.flags.c_contiguous}"
                            if isinstance(arg, np.ndarray) else type(arg).__name__)
-                    raise TypeError(f"{where}: expected a C-contiguous {self.dtype} array; "
+                    raise TypeError(f"{where}: expected a C-contiguous {dtype} array; "
                                     f"got {got}")
                 values.append(arg.ctypes.data)
                 if kind.startswith("const"):

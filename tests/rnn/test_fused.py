@@ -26,7 +26,7 @@ def test_fused_matches_composed(config):
 
 @pytest.mark.parametrize("kind", sorted(KINDS))
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_fused_matches_composed_larger(kind, dtype, kernel_path):
+def test_fused_matches_composed_larger(kind, dtype, kernel_way):
     x, state, weights, upstream = problem(kind, 9, 6, 5, 7, dtype, True, seed=1)
     for lengths in (None, [9, 3, 1, 9, 5, 2]):
         for reverse in (False, True):
@@ -42,7 +42,7 @@ def test_fused_run_direction_equals_the_layers_reference():
     np.testing.assert_allclose(got_h.numpy(), want_h.numpy(), rtol=1e-12, atol=1e-12)
 
 
-def test_lstm_cell_states_and_their_gradient(kernel_path):
+def test_lstm_cell_states_and_their_gradient(kernel_way):
     x, (h0, c0), weights, (_, d_h, d_c) = problem("lstm", 5, 3, 2, 4, "float64", True, seed=3)
     lengths, d_cs = [5, 2, 4], Tensor(np.random.default_rng(4).standard_normal((5, 3, 4)))
     # the composed c_t of every step: unroll a cell whose state is (c, h), so output_of is c
@@ -60,7 +60,7 @@ def test_lstm_cell_states_and_their_gradient(kernel_path):
         np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-11)
 
 
-def test_no_gradient_for_x_and_no_graph(kernel_path):
+def test_no_gradient_for_x_and_no_graph(kernel_way):
     x, state, weights, upstream = problem("lstm", 4, 2, 3, 3, "float64", True, seed=5)
     args = ("lstm", x, state, weights, upstream, [4, 1], False)
     want = results(composed, *args)
@@ -72,7 +72,7 @@ def test_no_gradient_for_x_and_no_graph(kernel_path):
     assert not output.requires_grad and output._ctx is None
 
 
-def test_saturated_gates_do_not_overflow(kernel_path):
+def test_saturated_gates_do_not_overflow(kernel_way):
     x, state, weights, upstream = problem("lstm", 3, 2, 2, 3, "float32", True, seed=6)
     huge = [Tensor(w.numpy() * 1e4, requires_grad=True) for w in weights]
     with warnings.catch_warnings():
@@ -86,7 +86,7 @@ def test_saturated_gates_do_not_overflow(kernel_path):
 
 @pytest.mark.parametrize("kind", sorted(KINDS))
 @pytest.mark.parametrize("reverse", [False, True])
-def test_gradcheck(kind, reverse, kernel_path):
+def test_gradcheck(kind, reverse, kernel_way):
     x, state, weights, _ = problem(kind, 4, 3, 2, 3, "float64", True, seed=7)
     count = len(state)
 
@@ -109,7 +109,7 @@ def test_gradcheck(kind, reverse, kernel_path):
                     rng=np.random.default_rng(0)),
     lambda: rnn.LSTMCell(3, 4, rng=np.random.default_rng(0)),
 ])
-def test_check_fused_on_layers_and_cells(layer, kernel_path):
+def test_check_fused_on_layers_and_cells(layer, kernel_way):
     errors = fused.check_fused(layer(), seq_len=5, batch_size=3)
     assert errors and all(e < 1e-4 for e in errors.values())
 
