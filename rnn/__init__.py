@@ -45,13 +45,13 @@ from rnn.cells import (
     rnn_tanh_cell,
 )
 from rnn.masks import lengths_to_mask, reverse_padded
-from rnn.recurrent import GRU, LSTM, RNN, run_direction
-from rnn.unroll import detach_state, unroll
+from rnn.recurrent import GRU, LSTM, RNN
+from rnn.unroll import detach_state, run_direction, run_layer, unroll
 
 __all__ = [
     "AdditiveAttention", "DotProductAttention", "MultiHeadAttention", "additive_attention",
     "attention", "dot_product_attention", "fused", "mask_from_lengths", "masked_softmax",
     "GRU", "LSTM", "RNN", "Bidirectional", "Cell", "GRUCell", "LSTMCell", "RNNCell",
     "detach_state", "gru_cell", "lengths_to_mask", "lstm_cell", "masks", "reverse_padded",
-    "rnn_relu_cell", "rnn_tanh_cell", "run_direction", "unroll",
+    "rnn_relu_cell", "rnn_tanh_cell", "run_direction", "run_layer", "unroll",
 ]

@@ -3,15 +3,16 @@
 Contents:
     lstm_sequence, gru_sequence, rnn_sequence   the functional API over rnn.fused_ops
                                                 (padding: rnn.fused_layout)
-    run_direction                               drop-in for rnn.unroll.run_direction
+    run_direction, run_layer                    drop-ins for rnn.unroll's
     check_fused                                 fused against composed, for any configuration
 
 The composed path (``rnn.unroll`` over the cell functions of ``rnn.cells``) records a
 dozen nodes per step; these record one for the sequence and run the cuDNN schedule in
-``rnn.fused_ops``: the input projection of all steps in one matrix product, one product
-and one pass of gate arithmetic per step, the weight gradients as products over all
-T*B rows. The numbers are the composed path's up to rounding, ``check_fused`` says by
-how much, and ``lengths`` / ``reverse`` mean what they mean for ``rnn.unroll``.
+``rnn.fused_ops``: the input projection of all steps in one matrix product (of both
+directions at once, in ``run_layer``), one product and one pass of gate arithmetic per
+step, the weight gradients as products over all T*B rows. The numbers are the composed
+path's up to rounding, ``check_fused`` says by how much, and ``lengths`` / ``reverse``
+mean what they mean for ``rnn.unroll``.
 
     >>> import numpy as np, engine
     >>> rng = np.random.default_rng(0)
@@ -55,10 +56,38 @@ def _checked(name, gates, x, states, w_ih, w_hh, b_ih, b_hh):
     return tuple(Tensor(zeros) if b is None else b for b in (b_ih, b_hh))
 
 
+def _input_projection(x, w_ih):
+    """x W_ih^T for every step at once, one matrix product (its backward too: dX = dA W_ih,
+    dW_ih = dA^T X): x (T, B, I), w_ih (N, I) -> (T, B, N)."""
+    steps, batch, inputs = x.shape
+    return (x.reshape(steps * batch, inputs) @ w_ih.T).reshape(steps, batch, -1)
+
+
 def _zeros_if_none(state, x, hidden):
     if state is not None:
         return state
     return engine.zeros((x.shape[1], hidden), dtype=x.dtype, device=x.device)
+
+
+_OPS = {  # cell function -> (public name, op, gates, the op's fixed options)
+    lstm_cell: ("lstm_sequence", LSTMSequence, 4, {}),
+    gru_cell: ("gru_sequence", GRUSequence, 3, {}),
+    rnn_tanh_cell: ("rnn_sequence", RNNSequence, 1, {"nonlinearity": "tanh"}),
+    rnn_relu_cell: ("rnn_sequence", RNNSequence, 1, {"nonlinearity": "relu"}),
+}
+
+
+def _sequence(step, x, states, w_ih, w_hh, b_ih, b_hh, lengths, reverse, pre_x=None,
+              **options):
+    """Check the shapes, then run the fused op of cell function ``step`` (``states`` a list,
+    None for zeros) on ``pre_x`` = x W_ih^T, computed here unless given."""
+    name, op, gates, fixed = _OPS[step]
+    states = [_zeros_if_none(state, x, w_hh.shape[-1]) for state in states]
+    biases = _checked(name, gates, x, states, w_ih, w_hh, b_ih, b_hh)
+    layout = SequenceLayout(lengths, x.shape[0], x.shape[1], reverse)
+    if pre_x is None:
+        pre_x = _input_projection(x, w_ih)
+    return op.apply(pre_x, *states, w_hh, *biases, layout=layout, **fixed, **options)
 
 
 def lstm_sequence(x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, lengths=None, reverse=False,
@@ -70,11 +99,8 @@ def lstm_sequence(x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, lengths=None, rev
     state of every step ``c (T, B, H)`` after them with ``cell_states=True``; outputs
     (and cell states) are zero past each sequence's length.
     """
-    h0, c0 = (_zeros_if_none(s, x, w_hh.shape[-1]) for s in (h0, c0))
-    biases = _checked("lstm_sequence", 4, x, (h0, c0), w_ih, w_hh, b_ih, b_hh)
-    layout = SequenceLayout(lengths, x.shape[0], x.shape[1], reverse)
-    return LSTMSequence.apply(x, h0, c0, w_ih, w_hh, *biases, layout=layout,
-                              cell_states=cell_states)
+    return _sequence(lstm_cell, x, [h0, c0], w_ih, w_hh, b_ih, b_hh, lengths, reverse,
+                     cell_states=cell_states)
 
 
 def gru_sequence(x, h0, w_ih, w_hh, b_ih=None, b_hh=None, lengths=None, reverse=False):
@@ -83,10 +109,7 @@ def gru_sequence(x, h0, w_ih, w_hh, b_ih=None, b_hh=None, lengths=None, reverse=
     Shapes: x (T, B, I); h0 (B, H) (None: zeros); w_ih (3H, I); w_hh (3H, H); b_ih, b_hh
     (3H,) or None. Returns ``(output (T, B, H), h_n (B, H))``, output zero past each length.
     """
-    h0 = _zeros_if_none(h0, x, w_hh.shape[-1])
-    biases = _checked("gru_sequence", 3, x, (h0,), w_ih, w_hh, b_ih, b_hh)
-    layout = SequenceLayout(lengths, x.shape[0], x.shape[1], reverse)
-    return GRUSequence.apply(x, h0, w_ih, w_hh, *biases, layout=layout)
+    return _sequence(gru_cell, x, [h0], w_ih, w_hh, b_ih, b_hh, lengths, reverse)
 
 
 def rnn_sequence(x, h0, w_ih, w_hh, b_ih=None, b_hh=None, lengths=None, reverse=False,
@@ -99,35 +122,26 @@ def rnn_sequence(x, h0, w_ih, w_hh, b_ih=None, b_hh=None, lengths=None, reverse=
     if nonlinearity not in ("tanh", "relu"):
         raise ValueError(
             f"rnn_sequence: nonlinearity must be 'tanh' or 'relu'; got {nonlinearity!r}")
-    h0 = _zeros_if_none(h0, x, w_hh.shape[-1])
-    biases = _checked("rnn_sequence", 1, x, (h0,), w_ih, w_hh, b_ih, b_hh)
-    layout = SequenceLayout(lengths, x.shape[0], x.shape[1], reverse)
-    return RNNSequence.apply(x, h0, w_ih, w_hh, *biases, layout=layout,
-                             nonlinearity=nonlinearity)
+    step = rnn_tanh_cell if nonlinearity == "tanh" else rnn_relu_cell
+    return _sequence(step, x, [h0], w_ih, w_hh, b_ih, b_hh, lengths, reverse)
 
 
 # ---------------------------------------------------------------- layers
 
 
-def _lstm_direction(inputs, state, weights, lengths, reverse):
-    h0, c0 = (None, None) if state is None else state
-    output, h_n, c_n = lstm_sequence(inputs, h0, c0, *weights, lengths=lengths, reverse=reverse)
-    return output, (h_n, c_n)
+def _check_step(name, step):
+    if step not in _OPS:
+        names = ", ".join(f.__name__ for f in _OPS)
+        raise ValueError(f"fused.{name}: no fused op for {step!r}; fused ones: {names}")
 
 
-def _single_state(sequence, **options):
-    def direction(inputs, state, weights, lengths, reverse):
-        return sequence(inputs, state, *weights, lengths=lengths, reverse=reverse, **options)
-
-    return direction
-
-
-_FUSED = {  # cell function -> its fused direction (inputs, state, weights, lengths, reverse)
-    lstm_cell: _lstm_direction,
-    gru_cell: _single_state(gru_sequence),
-    rnn_tanh_cell: _single_state(rnn_sequence, nonlinearity="tanh"),
-    rnn_relu_cell: _single_state(rnn_sequence, nonlinearity="relu"),
-}
+def _direction(step, inputs, state, weights, lengths, reverse, pre_x=None):
+    """(outputs, final state) of one direction, the LSTM's final state (h_n, c_n)."""
+    if step is lstm_cell:
+        states = [None, None] if state is None else list(state)
+        output, h_n, c_n = _sequence(step, inputs, states, *weights, lengths, reverse, pre_x)
+        return output, (h_n, c_n)
+    return _sequence(step, inputs, [state], *weights, lengths, reverse, pre_x)
 
 
 def run_direction(step, inputs, state, weights, lengths=None, reverse=False):
@@ -138,10 +152,29 @@ def run_direction(step, inputs, state, weights, lengths=None, reverse=False):
     ``inputs`` (T, B, I) -> ``(outputs (T, B, H), final_state)``, the final state a
     Tensor (B, H), or (h_n, c_n) for the LSTM. ``state`` None starts from zeros.
     """
-    if step not in _FUSED:
-        names = ", ".join(f.__name__ for f in _FUSED)
-        raise ValueError(f"fused.run_direction: no fused op for {step!r}; fused ones: {names}")
-    return _FUSED[step](inputs, state, tuple(weights), lengths, reverse)
+    _check_step("run_direction", step)
+    return _direction(step, inputs, state, tuple(weights), lengths, reverse)
+
+
+def run_layer(step, inputs, states, weights, lengths=None):
+    """``rnn.unroll.run_layer`` with the same arguments and results, fused: with two
+    directions, their input projections are ONE matrix product (and so are its two
+    gradients), x (W_ih,fwd ; W_ih,rev)^T, split between the two ops.
+
+    ``states`` and ``weights``: one per direction, forward then reverse (as for
+    ``run_direction``). Returns ``(outputs, finals)``, one per direction each.
+    """
+    _check_step("run_layer", step)
+    weights = [tuple(w) for w in weights]
+    if len(weights) == 1:
+        projections = [None]
+    else:
+        both = engine.concatenate([w[0] for w in weights])  # (D*G*H, I)
+        projections = engine.split(_input_projection(inputs, both),
+                                   [w[0].shape[0] for w in weights], axis=-1)
+    results = [_direction(step, inputs, state, w, lengths, direction == 1, pre_x)
+               for direction, (state, w, pre_x) in enumerate(zip(states, weights, projections))]
+    return [r[0] for r in results], [r[1] for r in results]
 
 
 # ---------------------------------------------------------------- check_fused

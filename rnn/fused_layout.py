@@ -37,6 +37,7 @@ class SequenceLayout:
         steps = np.arange(max_len)[:, None]  # (T, 1)
         self.batch_sizes = (steps < sorted_lengths).sum(axis=1).tolist()  # (T,)
         self.identity = not reverse and bool((self.order == np.arange(batch_size)).all())
+        self.time_reversed = reverse and self.all_full  # every row reversed whole: a view
         if reverse:
             self.to_steps = reversed_steps(sorted_lengths, max_len)  # (T, B)
             self.from_steps = reversed_steps(lengths, max_len)  # (T, B)
@@ -44,9 +45,12 @@ class SequenceLayout:
             self.to_steps = self.from_steps = np.broadcast_to(steps, (max_len, batch_size))
 
     def to_work(self, a):
-        """(T, B, ...) original -> working order (a gather; ``a`` itself if nothing moves)."""
+        """(T, B, ...) original -> working order (a gather; ``a`` itself if nothing moves, a
+        view if only time runs backwards)."""
         if self.identity:
             return a
+        if self.time_reversed:
+            return a[::-1]
         xp = xp_of(a)
         return a[xp.asarray(self.to_steps), xp.asarray(self.order)]
 
@@ -54,6 +58,8 @@ class SequenceLayout:
         """(T, B, ...) working -> original order."""
         if self.identity:
             return a
+        if self.time_reversed:
+            return a[::-1]
         xp = xp_of(a)
         return a[xp.asarray(self.from_steps), xp.asarray(self.inverse)]
 

@@ -1,27 +1,30 @@
 """Fused sequence ops: one layer, one direction, the whole sequence as ONE autograd node.
 
 Contents:
-    helpers          the weight copies, the input projection, the weight gradients
+    helpers          the weight copies, the working copy of pre_x, the weight gradients
     LSTMSequence     LSTM over a sequence (gates i, f, g, o)
     GRUSequence      GRU over a sequence (gates r, z, n)
     RNNSequence      Elman RNN over a sequence (tanh or relu)
 
 Each op is ``rnn.cells``' cell function run by ``rnn.unroll`` (the reference), computed
-the way cuDNN does it:
+the way cuDNN does it. Its input is the input projection of all T steps, one matrix
+product done before it by ``rnn.fused`` (for both directions of a layer at once):
 
-    forward   the input projection of all T steps in one matrix product
-                  A = X W_ih^T + b        (T*B, I) @ (I, G*H) -> (T, B, G*H)
-              then per step one product with the recurrent weights, h_{t-1} W_hh^T,
-              and one pass of gate arithmetic over a preallocated slab;
+    pre_x = X W_ih^T          (T*B, I) @ (I, G*H) -> (T, B, G*H), no bias
+
+    forward   per step one product with the recurrent weights, h_{t-1} W_hh^T, and one
+              pass of gate arithmetic over a preallocated slab (the biases added there);
     backward  per step the gate arithmetic in reverse, writing the gradient of the
               pre-activations dA_t into a (T, B, G*H) buffer, and one product
               dA_t W_hh for the gradient of h_{t-1}; then over all T*B rows at once
-                  dW_ih = dA^T X,   dW_hh = dA^T H_prev,   db = sum of dA,   dX = dA W_ih.
+                  dW_hh = dA^T H_prev,   db = sum of dA,
+              and dA itself is the gradient of pre_x: the engine's matrix product turns
+              it into dX = dA W_ih and dW_ih = dA^T X, one product each.
 
 Every buffer is allocated once per call and written in place (``out=``). Sigmoids are
 ``sigmoid(a) = (1 + tanh(a / 2)) / 2``: tanh never overflows, and the halving is folded
-into a copy of the weights (exact: a power of two), so all gates of a step take one
-``tanh`` over the slab and one multiply-add per column.
+into the copy of pre_x the op works on and into a copy of W_hh (exact: a power of two),
+so all gates of a step take one ``tanh`` over the slab and one multiply-add per column.
 
 The gate arithmetic of a step is a "kernel" named like ``lstm_forward``, launched with
 the whole buffers and the step index: array operations on the CPU
@@ -60,15 +63,17 @@ def _transposed(w, scale=None):
     return out
 
 
-def _project(x, w_ih_t, out=None):
-    """The input projection of every step at once: (T, B, I) @ (I, G*H) -> (T, B, G*H), into
-    ``out`` (contiguous) when given. The loops add the biases, a step at a time, while
-    that step is in cache."""
-    steps, batch, inputs = x.shape
+def _working_copy(pre_x, layout, scale=None, out=None):
+    """pre_x (T, B, G*H) in the working order, times ``scale`` (G*H,) when given, as a new
+    C-contiguous array (or into ``out``): the loops write the gate values over it."""
+    xp = xp_of(pre_x)
+    work = layout.to_work(pre_x)
     if out is None:
-        out = xp_of(x).empty((steps, batch, w_ih_t.shape[1]), dtype=x.dtype)
-    xp_of(x).matmul(x.reshape(steps * batch, inputs), w_ih_t,
-                    out=out.reshape(steps * batch, -1))  # (T*B, G*H)
+        out = xp.empty(work.shape, dtype=work.dtype)
+    if scale is None:
+        out[...] = work
+    else:
+        xp.multiply(work, scale, out=out)
     return out
 
 
@@ -106,28 +111,16 @@ def _lengths(xp, layout):
     return xp.asarray(layout.sorted_lengths, dtype=np.int32)
 
 
-def _weight_grads(d_pre, x, h_prev, needs):
-    """dW_ih = dA^T X, dW_hh = dA^T H_prev, db = sum of dA, each one product over T*B rows.
+def _weight_grads(d_pre, h_prev, needs):
+    """dW_hh = dA^T H_prev and db = sum of dA, each over all T*B rows at once.
 
-    d_pre (T, B, G*H); x (T, B, I); h_prev (T, B, H) -> (G*H, I), (G*H, H), (G*H,) (None
-    where ``needs`` says no); ``needs`` are the flags of w_ih, w_hh, b_ih, b_hh.
+    d_pre (T, B, G*H); h_prev (T, B, H) -> (G*H, H), (G*H,), (G*H,) (None where ``needs``,
+    the flags of w_hh, b_ih, b_hh, says no).
     """
     rows = d_pre.reshape(-1, d_pre.shape[-1])  # (T*B, G*H)
-    d_w_ih = rows.T @ x.reshape(rows.shape[0], -1) if needs[0] else None  # (G*H, I)
-    d_w_hh = rows.T @ h_prev.reshape(rows.shape[0], -1) if needs[1] else None  # (G*H, H)
-    d_b = rows.sum(axis=0) if needs[2] or needs[3] else None  # (G*H,)
-    return d_w_ih, d_w_hh, d_b, d_b
-
-
-def _input_grad(d_pre, w_ih, layout, needed):
-    """dX = dA W_ih, one product over all T*B rows, back in the caller's order (or None).
-
-    d_pre (T, B, G*H); w_ih (G*H, I) -> (T, B, I).
-    """
-    if not needed:
-        return None
-    steps, batch, _ = d_pre.shape
-    return layout.from_work((d_pre.reshape(steps * batch, -1) @ w_ih).reshape(steps, batch, -1))
+    d_w_hh = rows.T @ h_prev.reshape(rows.shape[0], -1) if needs[0] else None  # (G*H, H)
+    d_b = rows.sum(axis=0) if needs[1] or needs[2] else None  # (G*H,)
+    return d_w_hh, d_b, d_b
 
 
 # ---------------------------------------------------------------- LSTM
@@ -139,23 +132,22 @@ class LSTMSequence(Function):
         i, f, g, o = sigmoid, sigmoid, tanh, sigmoid of  W_ih x_t + b_ih + W_hh h_{t-1} + b_hh
         c_t = f c_{t-1} + i g,    h_t = o tanh(c_t)
 
-    Inputs x (T, B, I), h0, c0 (B, H), w_ih (4H, I), w_hh (4H, H), b_ih, b_hh (4H,).
+    Inputs pre_x = x W_ih^T (T, B, 4H), h0, c0 (B, H), w_hh (4H, H), b_ih, b_hh (4H,).
     Outputs h_t of every step (T, B, H) (zero past each length), h_n, c_n (B, H), and
     with ``cell_states`` c_t of every step (T, B, H) too.
     """
 
-    def forward(self, x, h0, c0, w_ih, w_hh, b_ih, b_hh, layout, cell_states):
-        xp = xp_of(x)
-        steps, batch, hidden = x.shape[0], x.shape[1], h0.shape[1]
-        scale = lstm_gate_scale(xp, hidden, x.dtype)  # (4H,): 1/2 for i, f, o, 1 for g
-        self.layout, self.x = layout, layout.to_work(x)  # (T, B, I)
+    def forward(self, pre_x, h0, c0, w_hh, b_ih, b_hh, layout, cell_states=False):
+        xp, dtype = xp_of(pre_x), pre_x.dtype
+        steps, batch, hidden = pre_x.shape[0], pre_x.shape[1], h0.shape[1]
+        scale = lstm_gate_scale(xp, hidden, dtype)  # (4H,): 1/2 for i, f, o, 1 for g
         w_hh_t, bias = _transposed(w_hh, scale), (b_ih + b_hh) * scale  # (H, 4H), (4H,)
-        gates = _project(self.x, _transposed(w_ih, scale))  # (T, B, 4H)
+        gates = _working_copy(pre_x, layout, scale)  # (T, B, 4H)
         hs = _states(xp, steps, layout.rows_to_work(h0))  # (T+1, B, H)
         cs = _states(xp, steps, layout.rows_to_work(c0))  # (T+1, B, H)
-        tanh_c = xp.empty((steps, batch, hidden), dtype=x.dtype)  # tanh(c_t), for backward
-        recurrent = xp.empty((batch, 4 * hidden), dtype=x.dtype)  # (B, 4H)
-        kernels = fused_kernels.select(xp, batch, hidden, x.dtype)
+        tanh_c = xp.empty((steps, batch, hidden), dtype=dtype)  # tanh(c_t), for backward
+        recurrent = xp.empty((batch, 4 * hidden), dtype=dtype)  # (B, 4H)
+        kernels = fused_kernels.select(xp, batch, hidden, dtype)
         product = _product_args(kernels, recurrent, w_hh_t)
         if kernels.whole_sequence:
             kernels.launch_sequence("lstm_forward_sequence", batch, hidden, gates, w_hh_t, bias,
@@ -165,7 +157,7 @@ class LSTMSequence(Function):
                 xp.matmul(hs[t, :b], w_hh_t, out=recurrent[:b])  # h_{t-1} W_hh^T
             kernels.launch("lstm_forward", b * hidden, gates, *product, bias, hs, cs, tanh_c,
                            t, b, batch, hidden)
-        self.w_ih, self.w_hh = w_ih, w_hh
+        self.layout, self.w_hh = layout, w_hh
         self.gates, self.hs, self.cs, self.tanh_c = gates, hs, cs, tanh_c
         out = (layout.from_work(hs[1:]), layout.final(hs), layout.final(cs))
         return (*out, layout.from_work(cs[1:])) if cell_states else out
@@ -193,10 +185,8 @@ class LSTMSequence(Function):
                 xp.matmul(d_pre[t, :b], w_hh, out=dh[:b])  # dh_{t-1} = dA_t W_hh
         if kernels.fused_product:
             xp.matmul(d_pre[0], w_hh, out=dh)  # every row runs step 0
-        needs = self.needs_input_grad
-        d_x = _input_grad(d_pre, self.w_ih, layout, needs[0])  # (T, B, I)
-        return (d_x, layout.rows_from_work(dh), layout.rows_from_work(dc),
-                *_weight_grads(d_pre, self.x, self.hs[:-1], needs[3:]))
+        return (layout.from_work(d_pre), layout.rows_from_work(dh), layout.rows_from_work(dc),
+                *_weight_grads(d_pre, self.hs[:-1], self.needs_input_grad[3:]))
 
 
 # ---------------------------------------------------------------- GRU
@@ -208,29 +198,28 @@ class GRUSequence(Function):
         r = sigmoid(W_ir x_t + b_ir + W_hr h + b_hr),  z = sigmoid(W_iz x_t + b_iz + W_hz h + b_hz)
         n = tanh(W_in x_t + b_in + r (W_hn h + b_hn)),  h_t = (1 - z) n + z h = n + z (h - n)
 
-    with h = h_{t-1}. Inputs x (T, B, I), h0 (B, H), w_ih (3H, I), w_hh (3H, H), b_ih,
+    with h = h_{t-1}. Inputs pre_x = x W_ih^T (T, B, 3H), h0 (B, H), w_hh (3H, H), b_ih,
     b_hh (3H,). Outputs h_t of every step (T, B, H) (zero past each length) and h_n (B, H).
     b_hr and b_hz join b_ih in one bias; b_hn cannot (r multiplies it), so the
     pre-activation gradient differs on the two sides in the n rows: dA_h = (dr, dz, dn r),
     dA_x = (dr, dz, dn), kept as one (T, B, 3H) buffer and one (T, B, H) buffer.
     """
 
-    def forward(self, x, h0, w_ih, w_hh, b_ih, b_hh, layout):
-        xp = xp_of(x)
-        steps, batch, hidden = x.shape[0], x.shape[1], h0.shape[1]
-        scale = xp.ones(3 * hidden, dtype=x.dtype)
+    def forward(self, pre_x, h0, w_hh, b_ih, b_hh, layout):
+        xp, dtype = xp_of(pre_x), pre_x.dtype
+        steps, batch, hidden = pre_x.shape[0], pre_x.shape[1], h0.shape[1]
+        scale = xp.ones(3 * hidden, dtype=dtype)
         scale[:2 * hidden] = 0.5  # r and z are sigmoids: tanh(pre / 2) / 2 + 1 / 2
         bias = b_ih.copy()  # (3H,): b_ih, plus b_hr and b_hz (b_hn stays inside r (...))
         bias[:2 * hidden] += b_hh[:2 * hidden]
         bias *= scale
-        self.layout, self.x = layout, layout.to_work(x)  # (T, B, I)
         w_hh_t = _transposed(w_hh, scale)  # (H, 3H)
-        gates = _project(self.x, _transposed(w_ih, scale))  # (T, B, 3H)
+        gates = _working_copy(pre_x, layout, scale)  # (T, B, 3H)
         b_hn = xp.ascontiguousarray(b_hh[2 * hidden:])  # (H,)
         hs = _states(xp, steps, layout.rows_to_work(h0))  # (T+1, B, H)
-        hn = xp.empty((steps, batch, hidden), dtype=x.dtype)  # W_hn h + b_hn, for backward
-        recurrent = xp.empty((batch, 3 * hidden), dtype=x.dtype)  # (B, 3H)
-        kernels = fused_kernels.select(xp, batch, hidden, x.dtype)
+        hn = xp.empty((steps, batch, hidden), dtype=dtype)  # W_hn h + b_hn, for backward
+        recurrent = xp.empty((batch, 3 * hidden), dtype=dtype)  # (B, 3H)
+        kernels = fused_kernels.select(xp, batch, hidden, dtype)
         product = _product_args(kernels, recurrent, w_hh_t)
         if kernels.whole_sequence:
             kernels.launch_sequence("gru_forward_sequence", batch, hidden, gates, w_hh_t, bias,
@@ -240,7 +229,7 @@ class GRUSequence(Function):
                 xp.matmul(hs[t, :b], w_hh_t, out=recurrent[:b])  # h_{t-1} W_hh^T
             kernels.launch("gru_forward", b * hidden, gates, *product, bias, b_hn, hs, hn,
                            t, b, batch, hidden)
-        self.w_ih, self.w_hh, self.gates, self.hn, self.hs = w_ih, w_hh, gates, hn, hs
+        self.layout, self.w_hh, self.gates, self.hn, self.hs = layout, w_hh, gates, hn, hs
         return layout.from_work(hs[1:]), layout.final(hs)
 
     def backward(self, d_out, d_hn):
@@ -269,21 +258,10 @@ class GRUSequence(Function):
         if kernels.fused_product:
             xp.matmul(d_pre_h[0], w_hh, out=dh_next)  # every row runs step 0
         dh = carry + dh_next  # dh_0 = dh_1 z_1 + dA_h,1 W_hh, for h0
-        needs, rows = self.needs_input_grad, steps * batch
-        rows_rz = d_pre_h.reshape(rows, -1)[:, :2 * hidden]  # (T*B, 2H): dA_x = dA_h there
-        rows_n = d_pre_n.reshape(rows, hidden)  # (T*B, H)
-        d_x = None
-        if needs[0]:
-            d_x = rows_rz @ self.w_ih[:2 * hidden] + rows_n @ self.w_ih[2 * hidden:]  # (T*B, I)
-            d_x = layout.from_work(d_x.reshape(steps, batch, -1))
-        _, d_w_hh, d_b_hh, _ = _weight_grads(d_pre_h, self.x, self.hs[:-1], (False, *needs[3:]))
-        d_w_ih = d_b_ih = None
-        if needs[2]:
-            x = self.x.reshape(rows, -1)  # (T*B, I)
-            d_w_ih = xp.concatenate([rows_rz.T @ x, rows_n.T @ x])  # (3H, I)
-        if needs[4]:
-            d_b_ih = xp.concatenate([d_b_hh[:2 * hidden], rows_n.sum(axis=0)])  # (3H,)
-        return d_x, layout.rows_from_work(dh), d_w_ih, d_w_hh, d_b_ih, d_b_hh
+        d_w_hh, _, d_b_hh = _weight_grads(d_pre_h, self.hs[:-1], self.needs_input_grad[2:])
+        d_pre_x = xp.concatenate([d_pre_h[..., :2 * hidden], d_pre_n], axis=-1)  # (T, B, 3H)
+        d_b_ih = d_pre_x.reshape(-1, 3 * hidden).sum(axis=0) if self.needs_input_grad[3] else None
+        return layout.from_work(d_pre_x), layout.rows_from_work(dh), d_w_hh, d_b_ih, d_b_hh
 
 
 # ---------------------------------------------------------------- RNN
@@ -294,21 +272,21 @@ class RNNSequence(Function):
 
         h_t = act(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh),   act = tanh or relu
 
-    Inputs x (T, B, I), h0 (B, H), w_ih (H, I), w_hh (H, H), b_ih, b_hh (H,). Outputs h_t
+    Inputs pre_x = x W_ih^T (T, B, H), h0 (B, H), w_hh (H, H), b_ih, b_hh (H,). Outputs h_t
     of every step (T, B, H) (zero past each length) and h_n (B, H). The input projection
-    is written straight into the state buffer, which each step then finishes in place.
+    is copied straight into the state buffer, which each step then finishes in place.
     """
 
-    def forward(self, x, h0, w_ih, w_hh, b_ih, b_hh, layout, nonlinearity):
-        xp = xp_of(x)
-        steps, batch, hidden = x.shape[0], x.shape[1], h0.shape[1]
-        self.layout, self.relu, self.x = layout, int(nonlinearity == "relu"), layout.to_work(x)
+    def forward(self, pre_x, h0, w_hh, b_ih, b_hh, layout, nonlinearity):
+        xp = xp_of(pre_x)
+        steps, batch, hidden = pre_x.shape[0], pre_x.shape[1], h0.shape[1]
+        self.layout, self.relu = layout, int(nonlinearity == "relu")
         hs = _states(xp, steps, layout.rows_to_work(h0))  # (T+1, B, H)
-        _project(self.x, _transposed(w_ih), out=hs[1:])
+        _working_copy(pre_x, layout, out=hs[1:])
         bias = b_ih + b_hh  # (H,)
         w_hh_t = _transposed(w_hh)  # (H, H)
         recurrent = xp.empty_like(hs[0])  # (B, H)
-        kernels = fused_kernels.select(xp, batch, hidden, x.dtype)
+        kernels = fused_kernels.select(xp, batch, hidden, pre_x.dtype)
         product = _product_args(kernels, recurrent, w_hh_t)
         if kernels.whole_sequence:
             kernels.launch_sequence("rnn_forward_sequence", batch, hidden, hs, w_hh_t, bias,
@@ -318,7 +296,7 @@ class RNNSequence(Function):
                 xp.matmul(hs[t, :b], w_hh_t, out=recurrent[:b])  # h_{t-1} W_hh^T
             kernels.launch("rnn_forward", batch * hidden, hs, *product, bias, self.relu, t, b,
                            batch, hidden)  # every row: the padded ones are zeroed
-        self.w_ih, self.w_hh, self.hs = w_ih, w_hh, hs
+        self.w_hh, self.hs = w_hh, hs
         return layout.from_work(hs[1:]), layout.final(hs)
 
     def backward(self, d_out, d_hn):
@@ -341,7 +319,5 @@ class RNNSequence(Function):
                 xp.matmul(d_pre[t, :b], w_hh, out=dh[:b])  # dh_{t-1} = dA_t W_hh
         if kernels.fused_product:
             xp.matmul(d_pre[0], w_hh, out=dh)  # every row runs step 0
-        needs = self.needs_input_grad
-        d_x = _input_grad(d_pre, self.w_ih, layout, needs[0])  # (T, B, I)
-        return (d_x, layout.rows_from_work(dh),
-                *_weight_grads(d_pre, self.x, self.hs[:-1], needs[2:]))
+        return (layout.from_work(d_pre), layout.rows_from_work(dh),
+                *_weight_grads(d_pre, self.hs[:-1], self.needs_input_grad[2:]))

@@ -1,8 +1,8 @@
 """Sequence layers RNN, LSTM, GRU: stacked, bidirectional, PyTorch's names and shapes.
 
 Contents: RNNBase (parameters, checks, the loop over layers and directions), RNN, LSTM,
-GRU. Each layer and direction runs through ``rnn.fused.run_direction`` (``fused=True``) or
-the composed ``rnn.unroll.run_direction`` (``fused=False``).
+GRU. Each layer runs through ``rnn.fused.run_layer`` (``fused=True``) or the composed
+``rnn.unroll.run_layer`` (``fused=False``), each direction through its ``run_direction``.
 
 A layer owns its parameters flat, under PyTorch's names (``weight_ih_l0``,
 ``weight_hh_l0``, ``bias_ih_l0``, ``bias_hh_l0``, ``weight_ih_l0_reverse``, ...; for
@@ -25,9 +25,9 @@ from rnn.cells import (
     rnn_relu_cell,
     rnn_tanh_cell,
 )
-from rnn.fused import run_direction as fused_run_direction
+from rnn.fused import run_layer as fused_run_layer
 from rnn.masks import check_lengths
-from rnn.unroll import run_direction
+from rnn.unroll import run_layer
 
 _PARAMETER_NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 
@@ -109,17 +109,13 @@ class RNNBase(nn.Module):
         """``(output, h_n)`` (LSTM: ``(output, (h_n, c_n))``); shapes in the class docstring."""
         x, states, lengths, unbatched = self._prepare(x, hx, lengths)
         directions = self.num_directions
-        run = fused_run_direction if self.fused else run_direction
+        run = fused_run_layer if self.fused else run_layer
         finals = []
         for layer in range(self.num_layers):
-            outputs = []
-            for direction in range(directions):
-                out, final = run(
-                    self.cell_function, x, states[layer * directions + direction],
-                    self.weights(layer, direction), lengths, reverse=direction == 1,
-                )
-                outputs.append(out)
-                finals.append(final)
+            outputs, layer_finals = run(
+                self.cell_function, x, states[layer * directions:(layer + 1) * directions],
+                [self.weights(layer, direction) for direction in range(directions)], lengths)
+            finals += layer_finals
             x = outputs[0] if directions == 1 else engine.concatenate(outputs, axis=-1)  # (T,B,DH)
             if self.training and self.dropout > 0 and layer < self.num_layers - 1:
                 x = nn.functional.dropout(x, self.dropout, training=True, rng=self.rng)

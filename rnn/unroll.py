@@ -103,3 +103,14 @@ def run_direction(step, inputs, state, weights, lengths=None, reverse=False):
     path swaps in ``rnn.fused.run_direction``, which takes the same arguments.
     """
     return unroll(lambda x, s: step(x, s, *weights), inputs, state, lengths, reverse)
+
+
+def run_layer(step, inputs, states, weights, lengths=None):
+    """One layer over the whole sequence in each of its directions: ``states`` and
+    ``weights`` one per direction, forward then reverse (``run_direction``'s). Returns
+    ``(outputs, finals)``, one per direction each. The layers' fused path swaps in
+    ``rnn.fused.run_layer``, which takes the same arguments.
+    """
+    results = [run_direction(step, inputs, state, w, lengths, reverse=direction == 1)
+               for direction, (state, w) in enumerate(zip(states, weights))]
+    return [r[0] for r in results], [r[1] for r in results]

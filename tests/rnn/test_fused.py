@@ -115,11 +115,12 @@ def test_check_fused_on_layers_and_cells(layer, kernel_way):
 
 
 def test_check_fused_reports_a_mismatch(monkeypatch):
-    def wrong(inputs, state, weights, lengths, reverse):
-        output, h_n = fused.gru_sequence(inputs, state, *weights, lengths=lengths)  # no reverse
-        return output, h_n
+    right = fused._direction
 
-    monkeypatch.setitem(fused._FUSED, gru_cell, wrong)
+    def wrong(step, inputs, state, weights, lengths, reverse, pre_x=None):
+        return right(step, inputs, state, weights, lengths, False, pre_x)  # reverse ignored
+
+    monkeypatch.setattr(fused, "_direction", wrong)
     with pytest.raises(AssertionError, match="8 mismatches; worst: gru reverse=True: "):
         fused.check_fused("gru")
 
@@ -155,3 +156,41 @@ def test_fused_on_device_matches_cpu(kind, device):
     got = results(fused.run_direction, kind, *problem(**config, device=device)[:4], *args)
     assert_same(got, want, "float64")
     fused.check_fused(kind, device=device, dtype="float32")
+
+
+# ---------------------------------------------------------------- a layer's directions
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+@pytest.mark.parametrize("directions", [1, 2])
+def test_run_layer_matches_the_composed_layer(kind, directions, kernel_way):
+    """Both directions' input projections are one matrix product; the results and every
+    gradient are the composed path's."""
+    problems = [problem(kind, 5, 3, 2, 4, "float64", True, seed=20 + d) for d in range(directions)]
+    x = problems[0][0]
+    states = [s[0] if len(s) == 1 else tuple(s) for _, s, _, _ in problems]
+    weights = [w for _, _, w, _ in problems]
+    leaves = [x, *(t for _, s, w, _ in problems for t in (*s, *w))]
+
+    def run(layer_function):
+        for leaf in leaves:
+            leaf.grad = None
+        outputs, finals = layer_function(KINDS[kind][0], x, states, weights, [5, 2, 4])
+        total = sum((o * o).sum() for o in outputs)
+        for final in finals:
+            total = total + sum((f * f).sum() for f in (final if isinstance(final, tuple)
+                                                        else (final,)))
+        nodes, stack = set(), [total._ctx]  # the graph, before backward frees it
+        while stack:
+            node = stack.pop()
+            if node is not None and node not in nodes:
+                nodes.add(node)
+                stack.extend(parent._ctx for parent in node.parents)
+        total.backward()
+        products = sum(type(node).__name__ == "MatMul" for node in nodes)
+        return products, [o.numpy() for o in outputs] + [leaf.grad.numpy() for leaf in leaves]
+
+    products, got = run(fused.run_layer)
+    _, want = run(rnn.run_layer)
+    assert_same(got, want, "float64")
+    assert products == 1
