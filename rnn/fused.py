@@ -158,8 +158,8 @@ def run_direction(step, inputs, state, weights, lengths=None, reverse=False):
 
 def run_layer(step, inputs, states, weights, lengths=None):
     """``rnn.unroll.run_layer`` with the same arguments and results, fused: with two
-    directions, their input projections are ONE matrix product (and so are its two
-    gradients), x (W_ih,fwd ; W_ih,rev)^T, split between the two ops.
+    directions, their input projections are ONE (batched) matrix product, x @ (W_ih,fwd^T,
+    W_ih,rev^T), and so are its gradients, split between the two ops.
 
     ``states`` and ``weights``: one per direction, forward then reverse (as for
     ``run_direction``). Returns ``(outputs, finals)``, one per direction each.
@@ -168,10 +168,11 @@ def run_layer(step, inputs, states, weights, lengths=None):
     weights = [tuple(w) for w in weights]
     if len(weights) == 1:
         projections = [None]
-    else:
-        both = engine.concatenate([w[0] for w in weights])  # (D*G*H, I)
-        projections = engine.split(_input_projection(inputs, both),
-                                   [w[0].shape[0] for w in weights], axis=-1)
+    else:  # a batched product: each direction's projection contiguous, for its op to own
+        steps, batch, input_size = inputs.shape
+        stacked = engine.stack([w[0] for w in weights]).swapaxes(-1, -2)  # (D, I, G*H)
+        both = inputs.reshape(1, steps * batch, input_size) @ stacked  # (D, T*B, G*H)
+        projections = [p.reshape(steps, batch, -1) for p in engine.split(both, 1, axis=0)]
     results = [_direction(step, inputs, state, w, lengths, direction == 1, pre_x)
                for direction, (state, w, pre_x) in enumerate(zip(states, weights, projections))]
     return [r[0] for r in results], [r[1] for r in results]

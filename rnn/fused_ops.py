@@ -63,18 +63,19 @@ def _transposed(w, scale=None):
     return out
 
 
-def _working_copy(pre_x, layout, scale=None, out=None):
-    """pre_x (T, B, G*H) in the working order, times ``scale`` (G*H,) when given, as a new
-    C-contiguous array (or into ``out``): the loops write the gate values over it."""
+def _working_slab(pre_x, layout, scale):
+    """pre_x (T, B, G*H) in the working order, times ``scale`` (G*H,): the slab the loops
+    write the gate values over. pre_x is the op's own (``rnn.fused`` makes it for the op
+    alone, and nothing reads it after), so a C-contiguous one becomes the slab in place:
+    the projection costs no memory beyond the gate values it turns into."""
     xp = xp_of(pre_x)
+    contiguous = pre_x.flags.c_contiguous
+    slab = pre_x if contiguous else xp.empty(pre_x.shape, dtype=pre_x.dtype)
     work = layout.to_work(pre_x)
-    if out is None:
-        out = xp.empty(work.shape, dtype=work.dtype)
-    if scale is None:
-        out[...] = work
-    else:
-        xp.multiply(work, scale, out=out)
-    return out
+    if work is not slab:
+        slab[...] = work.copy() if contiguous and layout.time_reversed else work  # no overlap
+    slab *= scale
+    return slab
 
 
 def _states(xp, steps, first):
@@ -132,7 +133,8 @@ class LSTMSequence(Function):
         i, f, g, o = sigmoid, sigmoid, tanh, sigmoid of  W_ih x_t + b_ih + W_hh h_{t-1} + b_hh
         c_t = f c_{t-1} + i g,    h_t = o tanh(c_t)
 
-    Inputs pre_x = x W_ih^T (T, B, 4H), h0, c0 (B, H), w_hh (4H, H), b_ih, b_hh (4H,).
+    Inputs pre_x = x W_ih^T (T, B, 4H) (overwritten: see _working_slab), h0, c0 (B, H),
+    w_hh (4H, H), b_ih, b_hh (4H,).
     Outputs h_t of every step (T, B, H) (zero past each length), h_n, c_n (B, H), and
     with ``cell_states`` c_t of every step (T, B, H) too.
     """
@@ -142,7 +144,7 @@ class LSTMSequence(Function):
         steps, batch, hidden = pre_x.shape[0], pre_x.shape[1], h0.shape[1]
         scale = lstm_gate_scale(xp, hidden, dtype)  # (4H,): 1/2 for i, f, o, 1 for g
         w_hh_t, bias = _transposed(w_hh, scale), (b_ih + b_hh) * scale  # (H, 4H), (4H,)
-        gates = _working_copy(pre_x, layout, scale)  # (T, B, 4H)
+        gates = _working_slab(pre_x, layout, scale)  # (T, B, 4H)
         hs = _states(xp, steps, layout.rows_to_work(h0))  # (T+1, B, H)
         cs = _states(xp, steps, layout.rows_to_work(c0))  # (T+1, B, H)
         tanh_c = xp.empty((steps, batch, hidden), dtype=dtype)  # tanh(c_t), for backward
@@ -167,12 +169,12 @@ class LSTMSequence(Function):
         # dh_{t-1} = dA_t W_hh (a row's d h_n until its last step comes)
         xp, layout, hidden = xp_of(d_out), self.layout, self.hs.shape[2]
         steps, batch = d_out.shape[:2]
-        d_out = xp.ascontiguousarray(layout.to_work(d_out))  # (T, B, H)
-        d_cs = None if d_cs is None else xp.ascontiguousarray(layout.to_work(d_cs))
+        kernels = fused_kernels.select(xp, batch, hidden, d_out.dtype)
+        d_out = kernels.contiguous(layout.to_work(d_out))  # (T, B, H)
+        d_cs = None if d_cs is None else kernels.contiguous(layout.to_work(d_cs))
         dh, dc = layout.rows_to_work(d_hn), layout.rows_to_work(d_cn)  # (B, H): d final states
         d_pre = xp.zeros((steps, batch, 4 * hidden), dtype=d_out.dtype)  # (T, B, 4H)
-        w_hh = xp.ascontiguousarray(self.w_hh)  # (4H, H)
-        kernels = fused_kernels.select(xp, batch, hidden, d_out.dtype)
+        w_hh = kernels.contiguous(self.w_hh)  # (4H, H)
         w_in_kernel = w_hh if kernels.fused_product else None
         if kernels.whole_sequence:
             kernels.launch_sequence("lstm_backward_sequence", batch, hidden, d_pre, self.gates,
@@ -198,11 +200,13 @@ class GRUSequence(Function):
         r = sigmoid(W_ir x_t + b_ir + W_hr h + b_hr),  z = sigmoid(W_iz x_t + b_iz + W_hz h + b_hz)
         n = tanh(W_in x_t + b_in + r (W_hn h + b_hn)),  h_t = (1 - z) n + z h = n + z (h - n)
 
-    with h = h_{t-1}. Inputs pre_x = x W_ih^T (T, B, 3H), h0 (B, H), w_hh (3H, H), b_ih,
-    b_hh (3H,). Outputs h_t of every step (T, B, H) (zero past each length) and h_n (B, H).
+    with h = h_{t-1}. Inputs pre_x = x W_ih^T (T, B, 3H) (overwritten: see _working_slab),
+    h0 (B, H), w_hh (3H, H), b_ih, b_hh (3H,). Outputs h_t of every step (T, B, H) (zero
+    past each length) and h_n (B, H).
     b_hr and b_hz join b_ih in one bias; b_hn cannot (r multiplies it), so the
     pre-activation gradient differs on the two sides in the n rows: dA_h = (dr, dz, dn r),
-    dA_x = (dr, dz, dn), kept as one (T, B, 3H) buffer and one (T, B, H) buffer.
+    dA_x = (dr, dz, dn), kept as one (T, B, 3H) buffer and one (T, B, H) buffer until dW_hh
+    is done, then the (T, B, 3H) one becomes dA_x.
     """
 
     def forward(self, pre_x, h0, w_hh, b_ih, b_hh, layout):
@@ -214,8 +218,8 @@ class GRUSequence(Function):
         bias[:2 * hidden] += b_hh[:2 * hidden]
         bias *= scale
         w_hh_t = _transposed(w_hh, scale)  # (H, 3H)
-        gates = _working_copy(pre_x, layout, scale)  # (T, B, 3H)
-        b_hn = xp.ascontiguousarray(b_hh[2 * hidden:])  # (H,)
+        gates = _working_slab(pre_x, layout, scale)  # (T, B, 3H)
+        b_hn = b_hh[2 * hidden:].copy()  # (H,)
         hs = _states(xp, steps, layout.rows_to_work(h0))  # (T+1, B, H)
         hn = xp.empty((steps, batch, hidden), dtype=dtype)  # W_hn h + b_hn, for backward
         recurrent = xp.empty((batch, 3 * hidden), dtype=dtype)  # (B, 3H)
@@ -237,13 +241,13 @@ class GRUSequence(Function):
         # + d_out_t, the first two terms kept apart (carry, dh_next) until the step comes
         xp, layout, hidden = xp_of(d_out), self.layout, self.hs.shape[2]
         steps, batch = d_out.shape[:2]
-        d_out = xp.ascontiguousarray(layout.to_work(d_out))  # (T, B, H)
+        kernels = fused_kernels.select(xp, batch, hidden, d_out.dtype)
+        d_out = kernels.contiguous(layout.to_work(d_out))  # (T, B, H)
         carry = layout.rows_to_work(d_hn)  # (B, H): d h_n, then dh_t z_t
         dh_next = xp.zeros((batch, hidden), dtype=d_out.dtype)  # (B, H): dA_h,{t+1} W_hh
         d_pre_h = xp.zeros((steps, batch, 3 * hidden), dtype=d_out.dtype)  # dA_h (T, B, 3H)
         d_pre_n = xp.zeros((steps, batch, hidden), dtype=d_out.dtype)  # dA_x, n rows (T, B, H)
-        w_hh = xp.ascontiguousarray(self.w_hh)  # (3H, H)
-        kernels = fused_kernels.select(xp, batch, hidden, d_out.dtype)
+        w_hh = kernels.contiguous(self.w_hh)  # (3H, H)
         w_in_kernel = w_hh if kernels.fused_product else None
         if kernels.whole_sequence:
             kernels.launch_sequence("gru_backward_sequence", batch, hidden, d_pre_h, d_pre_n,
@@ -259,7 +263,8 @@ class GRUSequence(Function):
             xp.matmul(d_pre_h[0], w_hh, out=dh_next)  # every row runs step 0
         dh = carry + dh_next  # dh_0 = dh_1 z_1 + dA_h,1 W_hh, for h0
         d_w_hh, _, d_b_hh = _weight_grads(d_pre_h, self.hs[:-1], self.needs_input_grad[2:])
-        d_pre_x = xp.concatenate([d_pre_h[..., :2 * hidden], d_pre_n], axis=-1)  # (T, B, 3H)
+        d_pre_x = d_pre_h  # (T, B, 3H): dA_h done with, it becomes dA_x = (dr, dz, dn)
+        d_pre_x[..., 2 * hidden:] = d_pre_n
         d_b_ih = d_pre_x.reshape(-1, 3 * hidden).sum(axis=0) if self.needs_input_grad[3] else None
         return layout.from_work(d_pre_x), layout.rows_from_work(dh), d_w_hh, d_b_ih, d_b_hh
 
@@ -282,7 +287,7 @@ class RNNSequence(Function):
         steps, batch, hidden = pre_x.shape[0], pre_x.shape[1], h0.shape[1]
         self.layout, self.relu = layout, int(nonlinearity == "relu")
         hs = _states(xp, steps, layout.rows_to_work(h0))  # (T+1, B, H)
-        _working_copy(pre_x, layout, out=hs[1:])
+        hs[1:] = layout.to_work(pre_x)
         bias = b_ih + b_hh  # (H,)
         w_hh_t = _transposed(w_hh)  # (H, H)
         recurrent = xp.empty_like(hs[0])  # (B, H)
@@ -303,11 +308,11 @@ class RNNSequence(Function):
         # per step (rnn_backward): dA_t = dh_t act'(a_t), dh_t = d_out_t + dA_{t+1} W_hh
         xp, layout = xp_of(d_out), self.layout
         steps, batch, hidden = d_out.shape
-        d_out = xp.ascontiguousarray(layout.to_work(d_out))  # (T, B, H)
+        kernels = fused_kernels.select(xp, batch, hidden, d_out.dtype)
+        d_out = kernels.contiguous(layout.to_work(d_out))  # (T, B, H)
         dh = layout.rows_to_work(d_hn)  # (B, H): d h_n, then dA_{t+1} W_hh row by row
         d_pre = xp.zeros((steps, batch, hidden), dtype=d_out.dtype)  # (T, B, H)
-        w_hh = xp.ascontiguousarray(self.w_hh)  # (H, H)
-        kernels = fused_kernels.select(xp, batch, hidden, d_out.dtype)
+        w_hh = kernels.contiguous(self.w_hh)  # (H, H)
         w_in_kernel = w_hh if kernels.fused_product else None
         if kernels.whole_sequence:
             kernels.launch_sequence("rnn_backward_sequence", batch, hidden, d_pre, self.hs, d_out,

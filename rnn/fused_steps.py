@@ -48,6 +48,10 @@ class ArrayKernels:
         """Run the step kernel ``name`` (``units``, the thread count, is the GPU's business)."""
         getattr(self, name)(*args)
 
+    def contiguous(self, a):
+        """``a`` as these kernels can read it: as it is (array operations take any strides)."""
+        return a
+
     # ------------------------------------------------------------ LSTM
 
     def lstm_forward(self, gates, recurrent, w_hh_t, bias, hs, cs, tanh_c, t, rows, batch,

@@ -194,3 +194,25 @@ def test_run_layer_matches_the_composed_layer(kind, directions, kernel_way):
     _, want = run(rnn.run_layer)
     assert_same(got, want, "float64")
     assert products == 1
+
+
+@pytest.mark.parametrize("lengths, reverse", [(None, False), (None, True), ([3, 1, 2], False),
+                                              ([3, 1, 2], True)])
+def test_the_op_takes_its_projection_as_its_working_slab(lengths, reverse):
+    """pre_x becomes the slab the gates are written over (in place when contiguous), in the
+    working order and scaled; a strided one is copied instead."""
+    from rnn.fused_layout import SequenceLayout
+    from rnn.fused_ops import _working_slab
+
+    rng = np.random.default_rng(0)
+    layout = SequenceLayout(lengths, 3, 3, reverse)
+    pre_x, scale = rng.standard_normal((3, 3, 8)), rng.standard_normal(8)
+    want = layout.to_work(pre_x.copy()) * scale
+    slab = _working_slab(pre_x, layout, scale)
+    assert slab is pre_x
+    np.testing.assert_array_equal(slab, want)
+    strided = rng.standard_normal((3, 3, 16))[..., ::2]
+    want = layout.to_work(strided.copy()) * scale
+    slab = _working_slab(strided, layout, scale)
+    assert slab.flags.c_contiguous and not np.shares_memory(slab, strided)
+    np.testing.assert_array_equal(slab, want)
