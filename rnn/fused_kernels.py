@@ -61,6 +61,9 @@ SEQUENCE_LIMIT = 4096  # B*H up to which select takes "sequence" on the GPU
 
 def source(dtype):
     """The complete CUDA source for ``dtype`` (float32 or float64)."""
+    if np.dtype(dtype) not in _PRELUDE:
+        raise ValueError(f"the fused CUDA kernels are written for float32 and float64; got "
+                         f"{np.dtype(dtype)}")
     return _PRELUDE[np.dtype(dtype)] + SOURCE
 
 

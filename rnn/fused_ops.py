@@ -1,7 +1,7 @@
 """Fused sequence ops: one layer, one direction, the whole sequence as ONE autograd node.
 
 Contents:
-    helpers          the weight copies, the working copy of pre_x, the weight gradients
+    helpers          the weight copies, the working slab made of pre_x, the weight gradients
     LSTMSequence     LSTM over a sequence (gates i, f, g, o)
     GRUSequence      GRU over a sequence (gates r, z, n)
     RNNSequence      Elman RNN over a sequence (tanh or relu)

@@ -163,6 +163,12 @@ def test_use_way_is_undone_after_its_block_and_checks_its_name():
             pass
 
 
+def test_kernels_for_another_dtype_are_refused_clearly():
+    with pytest.raises(ValueError, match="written for float32 and float64; got float16"):
+        with fused_kernels.use_way("gates", cpu_kernel):
+            fused_kernels.select(np, 2, 2, np.float16)
+
+
 def test_the_kernels_source_names_its_twelve_kernels():
     for dtype, real in (("float32", "float"), ("float64", "double")):
         text = fused_kernels.source(dtype)
