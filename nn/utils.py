@@ -31,11 +31,17 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     if not grads:
         return 0.0
     norm_type = float(norm_type)
-    magnitudes = [backend.xp_of(g.data).abs(g.data.astype(np.float64)) for g in grads if g.size]
+    by_device = {}  # device -> the per-gradient partial results there (one sync per device)
+    for g in grads:
+        if g.size:
+            magnitude = backend.xp_of(g.data).abs(g.data.astype(np.float64))
+            partial = magnitude.max() if norm_type == math.inf else (magnitude**norm_type).sum()
+            by_device.setdefault(g.device, []).append(partial)
+    partials = [backend.xp_of(p[0]).stack(p) for p in by_device.values()]
     if norm_type == math.inf:
-        total = max((float(m.max()) for m in magnitudes), default=0.0)
+        total = max((float(p.max()) for p in partials), default=0.0)
     else:
-        total = sum(float((m**norm_type).sum()) for m in magnitudes) ** (1 / norm_type)
+        total = sum(float(p.sum()) for p in partials) ** (1 / norm_type)
     if error_if_nonfinite and not math.isfinite(total):
         raise RuntimeError(
             f"clip_grad_norm_: the total norm of order {norm_type} of the gradients is {total}; "
