@@ -5,7 +5,8 @@ import pytest
 from rnn import fused_kernels
 from tests.rnn.cuda_on_cpu import compiler, cpu_kernel
 
-needs_compiler = pytest.mark.skipif(compiler() is None, reason="needs a C++ compiler (g++)")
+needs_compiler = pytest.mark.skipif(compiler() is None,
+                                    reason="needs a C++20 compiler (g++ 11 or newer)")
 
 
 @pytest.fixture(params=["arrays", *(pytest.param(way, marks=needs_compiler)

@@ -42,9 +42,21 @@ KERNEL = re.compile(r'extern "C" __global__ void (\w+)\(([^)]*)\)')
 REAL = re.compile(r"typedef (float|double) real;")
 
 
+FLAGS = ["-std=c++20", "-pthread", "-O1", "-ffp-contract=off", "-shared", "-fPIC"]
+
+
+@functools.cache
 def compiler():
-    """The C++ compiler to build with, or None."""
-    return shutil.which("g++") or shutil.which("c++")
+    """The C++ compiler to build with (one that builds PRELUDE: C++20), or None."""
+    path = shutil.which("g++") or shutil.which("c++")
+    if path is None:
+        return None
+    with tempfile.TemporaryDirectory() as folder:
+        probe = pathlib.Path(folder, "probe.cpp")
+        probe.write_text(PRELUDE)
+        built = subprocess.run([path, *FLAGS, "-o", str(probe.with_suffix(".so")), str(probe)],
+                               capture_output=True)
+    return path if built.returncode == 0 else None
 
 
 def _parameters(text):
@@ -97,8 +109,7 @@ def _build(source):
     folder = pathlib.Path(tempfile.mkdtemp(prefix="cuda_on_cpu_"))
     (folder / "kernels.cpp").write_text(code)
     # -ffp-contract=off: no fused multiply-adds, each operation rounded as written
-    subprocess.run([compiler(), "-std=c++20", "-pthread", "-O1", "-ffp-contract=off",
-                    "-shared", "-fPIC", "-o",
+    subprocess.run([compiler(), *FLAGS, "-o",
                     str(folder / "kernels.so"), str(folder / "kernels.cpp")],
                    check=True, capture_output=True, text=True)
     return ctypes.CDLL(str(folder / "kernels.so")), kernels
