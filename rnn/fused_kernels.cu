@@ -145,8 +145,9 @@ __device__ void gru_backward_unit(
 
 // ------------------------------------------------------------------ Elman RNN
 
-// hs (T+1, B, H): step t+1 holds x W_ih^T on entry, h_t on exit; recurrent (B, H):
-// h_{t-1} W_hh^T, or NULL: computed here from w_hh_t (H, H); bias (H,); relu: 1 or 0 (tanh).
+// hs (T+1, B, H): step t+1 holds x W_ih^T on entry (zero where padded: never computed), h_t
+// on exit; recurrent (B, H): h_{t-1} W_hh^T, or NULL: computed here from w_hh_t (H, H);
+// bias (H,); relu: 1 or 0 (tanh).
 __device__ void rnn_forward_unit(
         real* hs, const real* recurrent, const real* w_hh_t, const real* bias, int relu,
         int t, int row, int unit, int batch, int hidden) {
@@ -214,17 +215,12 @@ extern "C" __global__ void gru_backward(
     }
 }
 
-// every row: those from `rows` on are padding, their h_t zero
 extern "C" __global__ void rnn_forward(
         real* hs, const real* recurrent, const real* w_hh_t, const real* bias, int relu,
         int t, int rows, int batch, int hidden) {
-    FOR_EACH_UNIT((long long)batch * hidden) {
-        const int row = index / hidden, unit = index % hidden;
-        if (row < rows)
-            rnn_forward_unit(hs, recurrent, w_hh_t, bias, relu, t, row, unit, batch, hidden);
-        else
-            hs[((long long)(t + 1) * batch + row) * hidden + unit] = 0;
-    }
+    FOR_EACH_UNIT((long long)rows * hidden)
+        rnn_forward_unit(hs, recurrent, w_hh_t, bias, relu, t, index / hidden, index % hidden,
+                         batch, hidden);
 }
 
 extern "C" __global__ void rnn_backward(
@@ -288,18 +284,13 @@ extern "C" __global__ void gru_backward_sequence(
     }
 }
 
-// zero h_t past each row's length (x W_ih^T was written there)
 extern "C" __global__ void rnn_forward_sequence(
-        real* hs, const real* w_hh_t, const real* bias, int relu, const int* lengths, int steps,
-        int batch, int hidden) {
-    FOR_EACH_ROW {
-        for (int t = 0; t < lengths[row]; ++t) {
-            FOR_EACH_UNIT_OF_ROW
-                rnn_forward_unit(hs, nullptr, w_hh_t, bias, relu, t, row, unit, batch, hidden);
-            __syncthreads();
-        }
-        for (int t = lengths[row]; t < steps; ++t)
-            FOR_EACH_UNIT_OF_ROW hs[((long long)(t + 1) * batch + row) * hidden + unit] = 0;
+        real* hs, const real* w_hh_t, const real* bias, int relu, const int* lengths, int batch,
+        int hidden) {
+    FOR_EACH_ROW for (int t = 0; t < lengths[row]; ++t) {
+        FOR_EACH_UNIT_OF_ROW
+            rnn_forward_unit(hs, nullptr, w_hh_t, bias, relu, t, row, unit, batch, hidden);
+        __syncthreads();
     }
 }
 

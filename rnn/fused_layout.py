@@ -35,7 +35,8 @@ class SequenceLayout:
         self.inverse = np.argsort(self.order)  # (B,) sequence -> working row
         self.sorted_lengths = sorted_lengths = lengths[self.order]  # (B,): working order
         steps = np.arange(max_len)[:, None]  # (T, 1)
-        self.batch_sizes = (steps < sorted_lengths).sum(axis=1).tolist()  # (T,)
+        self.padding = steps >= sorted_lengths  # (T, B): the padded steps, working order
+        self.batch_sizes = (~self.padding).sum(axis=1).tolist()  # (T,)
         self.identity = not reverse and bool((self.order == np.arange(batch_size)).all())
         self.time_reversed = reverse and self.all_full  # every row reversed whole: a view
         if reverse:

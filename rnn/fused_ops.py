@@ -92,18 +92,21 @@ def _product_args(kernels, recurrent, w_hh_t):
 
 
 def _steps(kernels, layout):
-    """(t, rows running step t) for the forward loop; none when the kernels take the whole
-    sequence in one launch."""
-    return [] if kernels.whole_sequence else enumerate(layout.batch_sizes)
+    """(t, rows running step t) for the forward loop, the steps no row runs left out (all
+    rows shorter than T); none when the kernels take the whole sequence in one launch."""
+    if kernels.whole_sequence:
+        return []
+    return [(t, rows) for t, rows in enumerate(layout.batch_sizes) if rows]
 
 
 def _steps_back(kernels, layout):
-    """(t, rows running step t, rows running step t + 1) for the backward loop, t = T-1..0;
-    none when the kernels take the whole sequence in one launch."""
+    """(t, rows running step t, rows running step t + 1) for the backward loop, t = T-1..0,
+    as ``_steps`` leaves them out."""
     if kernels.whole_sequence:
         return []
     sizes = layout.batch_sizes
-    return reversed(list(zip(range(len(sizes)), sizes, sizes[1:] + [0])))
+    return [(t, rows, after) for t, rows, after in zip(range(len(sizes)), sizes, sizes[1:] + [0])
+            if rows][::-1]
 
 
 def _lengths(xp, layout):
@@ -288,6 +291,8 @@ class RNNSequence(Function):
         self.layout, self.relu = layout, int(nonlinearity == "relu")
         hs = _states(xp, steps, layout.rows_to_work(h0))  # (T+1, B, H)
         hs[1:] = layout.to_work(pre_x)
+        if not layout.all_full:
+            hs[1:][xp.asarray(layout.padding)] = 0  # padded steps output zero, never computed
         bias = b_ih + b_hh  # (H,)
         w_hh_t = _transposed(w_hh)  # (H, H)
         recurrent = xp.empty_like(hs[0])  # (B, H)
@@ -295,12 +300,12 @@ class RNNSequence(Function):
         product = _product_args(kernels, recurrent, w_hh_t)
         if kernels.whole_sequence:
             kernels.launch_sequence("rnn_forward_sequence", batch, hidden, hs, w_hh_t, bias,
-                                    self.relu, _lengths(xp, layout), steps, batch, hidden)
+                                    self.relu, _lengths(xp, layout), batch, hidden)
         for t, b in _steps(kernels, layout):
             if not kernels.fused_product:
                 xp.matmul(hs[t, :b], w_hh_t, out=recurrent[:b])  # h_{t-1} W_hh^T
-            kernels.launch("rnn_forward", batch * hidden, hs, *product, bias, self.relu, t, b,
-                           batch, hidden)  # every row: the padded ones are zeroed
+            kernels.launch("rnn_forward", b * hidden, hs, *product, bias, self.relu, t, b,
+                           batch, hidden)
         self.w_hh, self.hs = w_hh, hs
         return layout.from_work(hs[1:]), layout.final(hs)
 

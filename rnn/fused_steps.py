@@ -155,7 +155,7 @@ class ArrayKernels:
     # ------------------------------------------------------------ RNN
 
     def rnn_forward(self, hs, recurrent, w_hh_t, bias, relu, t, rows, batch, hidden):
-        # h_t = act(x W_ih^T + h_{t-1} W_hh^T + b), zero in the padded rows
+        # h_t = act(x W_ih^T + h_{t-1} W_hh^T + b)
         h = hs[t + 1, :rows]
         h += recurrent[:rows]
         h += bias
@@ -163,7 +163,6 @@ class ArrayKernels:
             self.xp.maximum(h, 0, out=h)
         else:
             self.xp.tanh(h, out=h)
-        hs[t + 1, rows:] = 0
 
     def rnn_backward(self, d_pre, hs, d_out, dh_next, w_hh, relu, t, rows, next_rows, batch,
                      hidden):

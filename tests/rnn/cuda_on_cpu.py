@@ -11,7 +11,8 @@ another), and ``__syncthreads()`` is a ``std::barrier`` of the block's threads.
 returns a kernel callable as ``kernel(grid, block, args)``, as a CuPy RawKernel is. It
 checks what CuPy would not: every pointer argument is a C-contiguous NumPy array of the
 kernel's dtype (int32 for ``int*``), or None; every ``int`` argument is a ``numpy.int32``
-(CuPy sends a Python int as 64 bits); and no array passed as ``const`` changed.
+(CuPy sends a Python int as 64 bits); no launch is empty (CUDA refuses a grid of 0); and
+no array passed as ``const`` changed.
 """
 
 import ctypes
@@ -154,6 +155,9 @@ class CpuKernel:
                 values.append(arg.ctypes.data)
                 if kind.startswith("const"):
                     constants.append((where, arg, arg.copy()))
+        if grid[0] < 1 or block[0] < 1:  # CUDA refuses an empty launch
+            raise RuntimeError(f"{self.name}: invalid configuration argument (grid {grid}, "
+                               f"block {block})")
         grid, block = self.launch or (grid[0], block[0])
         self.function(grid, block, *values)
         for where, arg, before in constants:

@@ -63,6 +63,22 @@ def test_any_launch_size_gives_the_same_numbers(way, kind, launch):
 
 
 @needs_compiler
+@pytest.mark.parametrize("way", fused_kernels.WAYS)
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_steps_that_no_sequence_reaches(way, kind):
+    """Every length below T: the last steps run no row (no launch: CUDA refuses an empty
+    one) and output zeros, as the composed path does."""
+    for reverse in (False, True):
+        config = dict(kind=kind, steps=6, batch=3, inputs=2, hidden=4, dtype="float64",
+                      bias=True, lengths=[3, 1, 4], reverse=reverse, seed=13)
+        got = run(way, config)
+        x, state, weights, upstream = problem(**config)
+        assert_same(got, results(composed, kind, x, state, weights, upstream, [3, 1, 4],
+                                 reverse), "float64")
+        assert not got[0][4:].any()
+
+
+@needs_compiler
 @pytest.mark.parametrize("way", KERNEL_WAYS)
 def test_kernels_run_through_whole_layers(way):
     """Stacked, bidirectional, batch_first with lengths: the layer's outputs and gradients."""
@@ -113,6 +129,8 @@ def test_the_cpu_runner_refuses_what_cupy_would_get_wrong():
         cpu_kernel(TOY, "twice")((2,), (3,), (out, np.arange(10.0)[::2], np.int32(5)))
     with pytest.raises(TypeError, match="3 arguments expected, 2 given"):
         cpu_kernel(TOY, "twice")((2,), (3,), (out, x))
+    with pytest.raises(RuntimeError, match=r"twice: invalid configuration argument"):
+        cpu_kernel(TOY, "twice")((0,), (3,), (out, x, np.int32(5)))
     with pytest.raises(AssertionError, match=r"sneaky\(x\) is const but the kernel changed it"):
         cpu_kernel(TOY, "sneaky")((1,), (1,), (out, x, np.int32(5)))
     with pytest.raises(TypeError, match=r"reverse\(count\): expected a C-contiguous int32"):
