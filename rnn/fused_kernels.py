@@ -56,7 +56,8 @@ _PRELUDE = {  # the lines before SOURCE, per dtype
 }
 WAYS = ("arrays", "gates", "step", "sequence")
 THREADS_PER_BLOCK = 128  # per-step kernels; the sequence kernels take a warp multiple <= 256
-SEQUENCE_LIMIT = 4096  # B*H up to which select takes "sequence" on the GPU
+SEQUENCE_LIMIT = 4096  # B*H up to which select takes "sequence" on the GPU ...
+SEQUENCE_HIDDEN_LIMIT = 256  # ... and H: a block per row, each thread a unit (or a few)
 
 
 def source(dtype):
@@ -107,9 +108,10 @@ def select(xp, batch, hidden, dtype):
     """The kernels for one call of a fused op: ``ArrayKernels`` for the "arrays" way, else
     ``Kernels``.
 
-    NumPy takes "arrays". CuPy takes "sequence" when ``batch * hidden <= SEQUENCE_LIMIT``,
-    else "gates": host calls dominate at small sizes, the naive product's arithmetic at
-    large ones (the issue's H100 calibration; our own threshold is not measured yet).
+    NumPy takes "arrays". CuPy takes "sequence" when ``batch * hidden <= SEQUENCE_LIMIT``
+    and ``hidden <= SEQUENCE_HIDDEN_LIMIT``, else "gates": host calls dominate at small
+    sizes, the naive product's arithmetic at large ones, and a block per row has only
+    one SM for a row (the issue's H100 calibration; our thresholds are not measured yet).
     Dtypes other than float32 and float64 take "arrays". ``use_way`` overrides.
     """
     if _forced is not None:
@@ -117,7 +119,8 @@ def select(xp, batch, hidden, dtype):
     elif xp is np or np.dtype(dtype) not in _PRELUDE:
         way, compile = "arrays", None
     else:
-        way = "sequence" if batch * hidden <= SEQUENCE_LIMIT else "gates"
+        small = batch * hidden <= SEQUENCE_LIMIT and hidden <= SEQUENCE_HIDDEN_LIMIT
+        way = "sequence" if small else "gates"
         compile = backend.raw_kernel
     if way == "arrays":
         return ArrayKernels(xp, batch, hidden, dtype)

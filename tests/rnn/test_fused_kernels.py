@@ -165,8 +165,10 @@ def test_select_by_backend_size_and_dtype():
     assert isinstance(fused_kernels.select(np, 1, 16, np.float32), ArrayKernels)
     small = fused_kernels.select(fake_gpu, 32, 128, np.float32)
     large = fused_kernels.select(fake_gpu, 32, 256, np.float64)
+    wide = fused_kernels.select(fake_gpu, 1, 1024, np.float32)
     assert isinstance(small, fused_kernels.Kernels) and small.whole_sequence
     assert isinstance(large, fused_kernels.Kernels) and not large.fused_product
+    assert not wide.fused_product  # one row, but too wide for one block
     assert isinstance(fused_kernels.select(fake_gpu, 1, 16, np.float16), ArrayKernels)
 
 
