@@ -110,8 +110,8 @@ def select(xp, batch, hidden, dtype):
 
     NumPy takes "arrays". CuPy takes "sequence" when ``batch * hidden <= SEQUENCE_LIMIT``
     and ``hidden <= SEQUENCE_HIDDEN_LIMIT``, else "gates": host calls dominate at small
-    sizes, the naive product's arithmetic at large ones, and a block per row has only
-    one SM for a row (the issue's H100 calibration; our thresholds are not measured yet).
+    sizes, the naive product's arithmetic at large ones, and a row's block runs on one
+    multiprocessor (the issue's H100 calibration; our thresholds are not measured yet).
     Dtypes other than float32 and float64 take "arrays". ``use_way`` overrides.
     """
     if _forced is not None:
