@@ -282,7 +282,8 @@ class RNNSequence(Function):
 
     Inputs pre_x = x W_ih^T (T, B, H), h0 (B, H), w_hh (H, H), b_ih, b_hh (H,). Outputs h_t
     of every step (T, B, H) (zero past each length) and h_n (B, H). The input projection
-    is copied straight into the state buffer, which each step then finishes in place.
+    is copied straight into the state buffer, which each step then finishes in place;
+    pre_x's own memory (the op's: see _working_slab) is reused for dA in backward.
     """
 
     def forward(self, pre_x, h0, w_hh, b_ih, b_hh, layout, nonlinearity):
@@ -307,6 +308,7 @@ class RNNSequence(Function):
             kernels.launch("rnn_forward", b * hidden, hs, *product, bias, self.relu, t, b,
                            batch, hidden)
         self.w_hh, self.hs = w_hh, hs
+        self.spare = pre_x if pre_x.flags.c_contiguous else None  # (T, B, H), for dA
         return layout.from_work(hs[1:]), layout.final(hs)
 
     def backward(self, d_out, d_hn):
@@ -316,7 +318,10 @@ class RNNSequence(Function):
         kernels = fused_kernels.select(xp, batch, hidden, d_out.dtype)
         d_out = kernels.contiguous(layout.to_work(d_out))  # (T, B, H)
         dh = layout.rows_to_work(d_hn)  # (B, H): d h_n, then dA_{t+1} W_hh row by row
-        d_pre = xp.zeros((steps, batch, hidden), dtype=d_out.dtype)  # (T, B, H)
+        d_pre = self.spare  # (T, B, H)
+        if d_pre is None:
+            d_pre = xp.empty((steps, batch, hidden), dtype=d_out.dtype)
+        d_pre[...] = 0
         w_hh = kernels.contiguous(self.w_hh)  # (H, H)
         w_in_kernel = w_hh if kernels.fused_product else None
         if kernels.whole_sequence:

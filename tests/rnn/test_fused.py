@@ -216,3 +216,20 @@ def test_the_op_takes_its_projection_as_its_working_slab(lengths, reverse):
     slab = _working_slab(strided, layout, scale)
     assert slab.flags.c_contiguous and not np.shares_memory(slab, strided)
     np.testing.assert_array_equal(slab, want)
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_a_retained_graph_gives_the_same_gradients_twice(kind, kernel_way):
+    """The ops reuse their input's memory (the projection) for their own buffers: a second
+    backward through a retained graph must still see what the first one saw."""
+    layer = {"lstm": rnn.LSTM, "gru": rnn.GRU, "rnn_tanh": rnn.RNN,
+             "rnn_relu": lambda *a, **k: rnn.RNN(*a, nonlinearity="relu", **k)}[kind](
+        3, 4, bidirectional=True, dtype="float64", rng=np.random.default_rng(0))
+    x = engine.randn(5, 2, 3, rng=np.random.default_rng(1), dtype="float64")
+    output, _ = layer(x, lengths=[5, 3])
+    loss = (output * output).sum()
+    loss.backward(retain_graph=True)
+    first = [p.grad.numpy().copy() for p in layer.parameters()]
+    loss.backward()
+    for once, twice in zip(first, [p.grad.numpy() for p in layer.parameters()]):
+        np.testing.assert_allclose(twice, 2 * once, rtol=1e-12, atol=1e-14)
