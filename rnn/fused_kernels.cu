@@ -117,10 +117,9 @@ __device__ void gru_forward_unit(
 }
 
 // d_pre_h (T, B, 3H) <- (dr, dz, dn r), d_pre_n (T, B, H) <- dn, pre-activation gradients of
-// step t. dA_h,{t+1} W_hh: computed here from w_hh (3H, H) when from_product; else read
-// from dh_next (B, H) (from cuBLAS, zero where the row did not run step t+1), or zero
-// when w_hh is given (the row did not). carry (B, H): dh_{t+1} z_{t+1} (d h_n before a
-// row's last step) in, dh_t z_t out.
+// step t. dA_h,{t+1} W_hh: computed here from w_hh (3H, H) when from_product, else read
+// from dh_next (B, H), which holds it (from cuBLAS) or zero (the row's last step).
+// carry (B, H): dh_{t+1} z_{t+1} (d h_n before a row's last step) in, dh_t z_t out.
 __device__ void gru_backward_unit(
         real* d_pre_h, real* d_pre_n, const real* gates, const real* hn, const real* hs,
         const real* d_out, const real* dh_next, const real* w_hh, real* carry, bool from_product,
@@ -131,7 +130,7 @@ __device__ void gru_backward_unit(
     const long long carried = (long long)row * hidden + unit;
     const real* d_next = d_pre_h + slab + (long long)batch * width;  // d_pre_h[t + 1, row]
     const real from_next = from_product ? row_times_column(d_next, w_hh, width, hidden, unit)
-        : w_hh ? (real)0 : dh_next[carried];
+        : dh_next[carried];
     const real dh = carry[carried] + from_next + d_out[state];
     const real r = gates[slab + unit], z = gates[slab + hidden + unit];
     const real n = gates[slab + 2 * hidden + unit];
@@ -274,11 +273,11 @@ extern "C" __global__ void gru_forward_sequence(
 
 extern "C" __global__ void gru_backward_sequence(
         real* d_pre_h, real* d_pre_n, const real* gates, const real* hn, const real* hs,
-        const real* d_out, const real* w_hh, real* carry, const int* lengths, int batch,
-        int hidden) {
+        const real* d_out, const real* dh_next, const real* w_hh, real* carry,
+        const int* lengths, int batch, int hidden) {
     FOR_EACH_ROW for (int t = lengths[row] - 1; t >= 0; --t) {
         FOR_EACH_UNIT_OF_ROW
-            gru_backward_unit(d_pre_h, d_pre_n, gates, hn, hs, d_out, nullptr, w_hh, carry,
+            gru_backward_unit(d_pre_h, d_pre_n, gates, hn, hs, d_out, dh_next, w_hh, carry,
                               t + 1 < lengths[row], t, row, unit, batch, hidden);
         __syncthreads();
     }

@@ -48,21 +48,19 @@ class SequenceLayout:
     def to_work(self, a):
         """(T, B, ...) original -> working order (a gather; ``a`` itself if nothing moves, a
         view if only time runs backwards)."""
-        if self.identity:
-            return a
-        if self.time_reversed:
-            return a[::-1]
-        xp = xp_of(a)
-        return a[xp.asarray(self.to_steps), xp.asarray(self.order)]
+        return self._gather(a, self.to_steps, self.order)
 
     def from_work(self, a):
         """(T, B, ...) working -> original order."""
+        return self._gather(a, self.from_steps, self.inverse)
+
+    def _gather(self, a, steps, rows):
         if self.identity:
             return a
         if self.time_reversed:
             return a[::-1]
         xp = xp_of(a)
-        return a[xp.asarray(self.from_steps), xp.asarray(self.inverse)]
+        return a[xp.asarray(steps), xp.asarray(rows)]
 
     def rows_to_work(self, a):
         """(B, ...) original -> working order, always a fresh array (the loops write it)."""

@@ -29,10 +29,10 @@ so all gates of a step take one ``tanh`` over the slab and one multiply-add per 
 The gate arithmetic of a step is a "kernel" named like ``lstm_forward``, launched with
 the whole buffers and the step index: array operations on the CPU
 (``rnn.fused_steps.ArrayKernels``), one CUDA kernel on the GPU (``rnn.fused_kernels``,
-which also chooses the way). There ``kernels.fused_product`` says the kernel computes the
-recurrent product too (otherwise the loop does, with one BLAS call), and
-``kernels.whole_sequence`` that one ``*_sequence`` kernel runs every step, so the loop
-is empty.
+which also chooses the way). ``_run_forward`` and ``_run_backward`` run it over the
+steps, the same for the three ops: the loop computes the recurrent product with one BLAS
+call per step unless ``kernels.fused_product`` (the kernel does it), and when
+``kernels.whole_sequence`` one ``*_sequence`` launch replaces the loop.
 
 Padding (``lengths``) follows ``rnn.unroll``: past its end a sequence keeps its state and
 outputs zeros; ``reverse=True`` starts each sequence at its own last valid step. The
@@ -85,28 +85,48 @@ def _states(xp, steps, first):
     return states
 
 
-def _product_args(kernels, recurrent, w_hh_t):
-    """A forward kernel's (recurrent, w_hh_t) arguments: the product the loop computed, or
-    the weights, for kernels that compute it themselves."""
-    return (None, w_hh_t) if kernels.fused_product else (recurrent, None)
-
-
-def _steps(kernels, layout):
-    """(t, rows running step t) for the forward loop, the steps no row runs left out (all
-    rows shorter than T); none when the kernels take the whole sequence in one launch."""
+def _run_forward(kernels, name, layout, hs, w_hh_t, head, tail):
+    """Run the forward kernel ``name`` over every step: ``kernels.launch(name, ...)`` per step
+    with ``head``, the recurrent product (a buffer the loop fills, or the weights for the
+    kernels to use), ``tail`` and the step; or one ``name_sequence`` launch with ``head``,
+    the weights, ``tail`` and the lengths. hs (T+1, B, H); w_hh_t (H, G*H)."""
+    xp, (batch, hidden) = xp_of(hs), hs.shape[1:]
     if kernels.whole_sequence:
-        return []
-    return [(t, rows) for t, rows in enumerate(layout.batch_sizes) if rows]
+        kernels.launch_sequence(f"{name}_sequence", batch, hidden, *head, w_hh_t, *tail,
+                                _lengths(xp, layout), batch, hidden)
+        return
+    recurrent = None if kernels.fused_product else xp.empty((batch, w_hh_t.shape[1]),
+                                                            dtype=hs.dtype)  # (B, G*H)
+    for t, rows in enumerate(layout.batch_sizes):
+        if not rows:  # every sequence is shorter: nothing to run (CUDA refuses empty launches)
+            continue
+        if recurrent is not None:
+            xp.matmul(hs[t, :rows], w_hh_t, out=recurrent[:rows])  # h_{t-1} W_hh^T
+        kernels.launch(name, rows * hidden, *head, recurrent,
+                       w_hh_t if recurrent is None else None, *tail, t, rows, batch, hidden)
 
 
-def _steps_back(kernels, layout):
-    """(t, rows running step t, rows running step t + 1) for the backward loop, t = T-1..0,
-    as ``_steps`` leaves them out."""
+def _run_backward(kernels, name, layout, d_pre, w_hh, dh_next, head, tail):
+    """Run the backward kernel ``name`` over every step, t = T-1..0, as ``_run_forward``
+    does (``head`` ends with ``dh_next``, then the weights or None, then ``tail``); leaves
+    dA_0 W_hh in ``dh_next``. d_pre (T, B, G*H); w_hh (G*H, H); dh_next (B, H): d h_n
+    (LSTM, RNN) or zeros (GRU) on entry."""
+    xp, (steps, batch), hidden = xp_of(d_pre), d_pre.shape[:2], w_hh.shape[1]
     if kernels.whole_sequence:
-        return []
-    sizes = layout.batch_sizes
-    return [(t, rows, after) for t, rows, after in zip(range(len(sizes)), sizes, sizes[1:] + [0])
-            if rows][::-1]
+        kernels.launch_sequence(f"{name}_sequence", batch, hidden, *head, w_hh, *tail,
+                                _lengths(xp, layout), batch, hidden)
+    else:
+        sizes = layout.batch_sizes + [0]
+        for t in reversed(range(steps)):
+            rows = sizes[t]
+            if not rows:
+                continue
+            kernels.launch(name, rows * hidden, *head, w_hh if kernels.fused_product else None,
+                           *tail, t, rows, sizes[t + 1], batch, hidden)
+            if not kernels.fused_product:
+                xp.matmul(d_pre[t, :rows], w_hh, out=dh_next[:rows])  # dA_t W_hh
+    if kernels.fused_product:
+        xp.matmul(d_pre[0], w_hh, out=dh_next)  # every row runs step 0
 
 
 def _lengths(xp, layout):
@@ -151,18 +171,10 @@ class LSTMSequence(Function):
         hs = _states(xp, steps, layout.rows_to_work(h0))  # (T+1, B, H)
         cs = _states(xp, steps, layout.rows_to_work(c0))  # (T+1, B, H)
         tanh_c = xp.empty((steps, batch, hidden), dtype=dtype)  # tanh(c_t), for backward
-        recurrent = xp.empty((batch, 4 * hidden), dtype=dtype)  # (B, 4H)
         kernels = fused_kernels.select(xp, batch, hidden, dtype)
-        product = _product_args(kernels, recurrent, w_hh_t)
-        if kernels.whole_sequence:
-            kernels.launch_sequence("lstm_forward_sequence", batch, hidden, gates, w_hh_t, bias,
-                                    hs, cs, tanh_c, _lengths(xp, layout), batch, hidden)
-        for t, b in _steps(kernels, layout):
-            if not kernels.fused_product:
-                xp.matmul(hs[t, :b], w_hh_t, out=recurrent[:b])  # h_{t-1} W_hh^T
-            kernels.launch("lstm_forward", b * hidden, gates, *product, bias, hs, cs, tanh_c,
-                           t, b, batch, hidden)
-        self.layout, self.w_hh = layout, w_hh
+        _run_forward(kernels, "lstm_forward", layout, hs, w_hh_t, (gates,),
+                     (bias, hs, cs, tanh_c))
+        self.layout, self.kernels, self.w_hh = layout, kernels, w_hh
         self.gates, self.hs, self.cs, self.tanh_c = gates, hs, cs, tanh_c
         out = (layout.from_work(hs[1:]), layout.final(hs), layout.final(cs))
         return (*out, layout.from_work(cs[1:])) if cell_states else out
@@ -170,26 +182,13 @@ class LSTMSequence(Function):
     def backward(self, d_out, d_hn, d_cn, d_cs=None):
         # per step (lstm_backward): dA_t from dh_t = d_out_t + dA_{t+1} W_hh and dc_t;
         # dh_{t-1} = dA_t W_hh (a row's d h_n until its last step comes)
-        xp, layout, hidden = xp_of(d_out), self.layout, self.hs.shape[2]
-        steps, batch = d_out.shape[:2]
-        kernels = fused_kernels.select(xp, batch, hidden, d_out.dtype)
+        xp, layout, kernels = xp_of(d_out), self.layout, self.kernels
         d_out = kernels.contiguous(layout.to_work(d_out))  # (T, B, H)
         d_cs = None if d_cs is None else kernels.contiguous(layout.to_work(d_cs))
         dh, dc = layout.rows_to_work(d_hn), layout.rows_to_work(d_cn)  # (B, H): d final states
-        d_pre = xp.zeros((steps, batch, 4 * hidden), dtype=d_out.dtype)  # (T, B, 4H)
-        w_hh = kernels.contiguous(self.w_hh)  # (4H, H)
-        w_in_kernel = w_hh if kernels.fused_product else None
-        if kernels.whole_sequence:
-            kernels.launch_sequence("lstm_backward_sequence", batch, hidden, d_pre, self.gates,
-                                    self.cs, self.tanh_c, d_out, d_cs, dh, w_hh, dc,
-                                    _lengths(xp, layout), batch, hidden)
-        for t, b, next_rows in _steps_back(kernels, layout):
-            kernels.launch("lstm_backward", b * hidden, d_pre, self.gates, self.cs, self.tanh_c,
-                           d_out, d_cs, dh, w_in_kernel, dc, t, b, next_rows, batch, hidden)
-            if not kernels.fused_product:
-                xp.matmul(d_pre[t, :b], w_hh, out=dh[:b])  # dh_{t-1} = dA_t W_hh
-        if kernels.fused_product:
-            xp.matmul(d_pre[0], w_hh, out=dh)  # every row runs step 0
+        d_pre = xp.zeros_like(self.gates)  # (T, B, 4H)
+        _run_backward(kernels, "lstm_backward", layout, d_pre, kernels.contiguous(self.w_hh), dh,
+                      (d_pre, self.gates, self.cs, self.tanh_c, d_out, d_cs, dh), (dc,))
         return (layout.from_work(d_pre), layout.rows_from_work(dh), layout.rows_from_work(dc),
                 *_weight_grads(d_pre, self.hs[:-1], self.needs_input_grad[3:]))
 
@@ -225,45 +224,24 @@ class GRUSequence(Function):
         b_hn = b_hh[2 * hidden:].copy()  # (H,)
         hs = _states(xp, steps, layout.rows_to_work(h0))  # (T+1, B, H)
         hn = xp.empty((steps, batch, hidden), dtype=dtype)  # W_hn h + b_hn, for backward
-        recurrent = xp.empty((batch, 3 * hidden), dtype=dtype)  # (B, 3H)
         kernels = fused_kernels.select(xp, batch, hidden, dtype)
-        product = _product_args(kernels, recurrent, w_hh_t)
-        if kernels.whole_sequence:
-            kernels.launch_sequence("gru_forward_sequence", batch, hidden, gates, w_hh_t, bias,
-                                    b_hn, hs, hn, _lengths(xp, layout), batch, hidden)
-        for t, b in _steps(kernels, layout):
-            if not kernels.fused_product:
-                xp.matmul(hs[t, :b], w_hh_t, out=recurrent[:b])  # h_{t-1} W_hh^T
-            kernels.launch("gru_forward", b * hidden, gates, *product, bias, b_hn, hs, hn,
-                           t, b, batch, hidden)
-        self.layout, self.w_hh, self.gates, self.hn, self.hs = layout, w_hh, gates, hn, hs
+        _run_forward(kernels, "gru_forward", layout, hs, w_hh_t, (gates,), (bias, b_hn, hs, hn))
+        self.layout, self.kernels, self.w_hh = layout, kernels, w_hh
+        self.gates, self.hn, self.hs = gates, hn, hs
         return layout.from_work(hs[1:]), layout.final(hs)
 
     def backward(self, d_out, d_hn):
         # per step (gru_backward): dA_h, dA_x from dh_t = dh_{t+1} z_{t+1} + dA_h,{t+1} W_hh
         # + d_out_t, the first two terms kept apart (carry, dh_next) until the step comes
-        xp, layout, hidden = xp_of(d_out), self.layout, self.hs.shape[2]
-        steps, batch = d_out.shape[:2]
-        kernels = fused_kernels.select(xp, batch, hidden, d_out.dtype)
+        xp, layout, kernels, hidden = xp_of(d_out), self.layout, self.kernels, self.hs.shape[2]
         d_out = kernels.contiguous(layout.to_work(d_out))  # (T, B, H)
         carry = layout.rows_to_work(d_hn)  # (B, H): d h_n, then dh_t z_t
-        dh_next = xp.zeros((batch, hidden), dtype=d_out.dtype)  # (B, H): dA_h,{t+1} W_hh
-        d_pre_h = xp.zeros((steps, batch, 3 * hidden), dtype=d_out.dtype)  # dA_h (T, B, 3H)
-        d_pre_n = xp.zeros((steps, batch, hidden), dtype=d_out.dtype)  # dA_x, n rows (T, B, H)
-        w_hh = kernels.contiguous(self.w_hh)  # (3H, H)
-        w_in_kernel = w_hh if kernels.fused_product else None
-        if kernels.whole_sequence:
-            kernels.launch_sequence("gru_backward_sequence", batch, hidden, d_pre_h, d_pre_n,
-                                    self.gates, self.hn, self.hs, d_out, w_hh, carry,
-                                    _lengths(xp, layout), batch, hidden)
-        for t, b, next_rows in _steps_back(kernels, layout):
-            kernels.launch("gru_backward", b * hidden, d_pre_h, d_pre_n, self.gates, self.hn,
-                           self.hs, d_out, dh_next, w_in_kernel, carry, t, b, next_rows, batch,
-                           hidden)
-            if not kernels.fused_product:
-                xp.matmul(d_pre_h[t, :b], w_hh, out=dh_next[:b])  # dA_h,t W_hh
-        if kernels.fused_product:
-            xp.matmul(d_pre_h[0], w_hh, out=dh_next)  # every row runs step 0
+        dh_next = xp.zeros_like(carry)  # (B, H): dA_h,{t+1} W_hh
+        d_pre_h = xp.zeros_like(self.gates)  # dA_h (T, B, 3H)
+        d_pre_n = xp.zeros(d_out.shape, dtype=d_out.dtype)  # dA_x, n rows (T, B, H)
+        _run_backward(kernels, "gru_backward", layout, d_pre_h, kernels.contiguous(self.w_hh),
+                      dh_next, (d_pre_h, d_pre_n, self.gates, self.hn, self.hs, d_out, dh_next),
+                      (carry,))
         dh = carry + dh_next  # dh_0 = dh_1 z_1 + dA_h,1 W_hh, for h0
         d_w_hh, _, d_b_hh = _weight_grads(d_pre_h, self.hs[:-1], self.needs_input_grad[2:])
         d_pre_x = d_pre_h  # (T, B, 3H): dA_h done with, it becomes dA_x = (dr, dz, dn)
@@ -296,43 +274,22 @@ class RNNSequence(Function):
             hs[1:][xp.asarray(layout.padding)] = 0  # padded steps output zero, never computed
         bias = b_ih + b_hh  # (H,)
         w_hh_t = _transposed(w_hh)  # (H, H)
-        recurrent = xp.empty_like(hs[0])  # (B, H)
-        kernels = fused_kernels.select(xp, batch, hidden, pre_x.dtype)
-        product = _product_args(kernels, recurrent, w_hh_t)
-        if kernels.whole_sequence:
-            kernels.launch_sequence("rnn_forward_sequence", batch, hidden, hs, w_hh_t, bias,
-                                    self.relu, _lengths(xp, layout), batch, hidden)
-        for t, b in _steps(kernels, layout):
-            if not kernels.fused_product:
-                xp.matmul(hs[t, :b], w_hh_t, out=recurrent[:b])  # h_{t-1} W_hh^T
-            kernels.launch("rnn_forward", b * hidden, hs, *product, bias, self.relu, t, b,
-                           batch, hidden)
+        self.kernels = fused_kernels.select(xp, batch, hidden, pre_x.dtype)
+        _run_forward(self.kernels, "rnn_forward", layout, hs, w_hh_t, (hs,), (bias, self.relu))
         self.w_hh, self.hs = w_hh, hs
         self.spare = pre_x if pre_x.flags.c_contiguous else None  # (T, B, H), for dA
         return layout.from_work(hs[1:]), layout.final(hs)
 
     def backward(self, d_out, d_hn):
         # per step (rnn_backward): dA_t = dh_t act'(a_t), dh_t = d_out_t + dA_{t+1} W_hh
-        xp, layout = xp_of(d_out), self.layout
-        steps, batch, hidden = d_out.shape
-        kernels = fused_kernels.select(xp, batch, hidden, d_out.dtype)
+        xp, layout, kernels = xp_of(d_out), self.layout, self.kernels
         d_out = kernels.contiguous(layout.to_work(d_out))  # (T, B, H)
         dh = layout.rows_to_work(d_hn)  # (B, H): d h_n, then dA_{t+1} W_hh row by row
         d_pre = self.spare  # (T, B, H)
         if d_pre is None:
-            d_pre = xp.empty((steps, batch, hidden), dtype=d_out.dtype)
+            d_pre = xp.empty(d_out.shape, dtype=d_out.dtype)
         d_pre[...] = 0
-        w_hh = kernels.contiguous(self.w_hh)  # (H, H)
-        w_in_kernel = w_hh if kernels.fused_product else None
-        if kernels.whole_sequence:
-            kernels.launch_sequence("rnn_backward_sequence", batch, hidden, d_pre, self.hs, d_out,
-                                    dh, w_hh, self.relu, _lengths(xp, layout), batch, hidden)
-        for t, b, next_rows in _steps_back(kernels, layout):
-            kernels.launch("rnn_backward", b * hidden, d_pre, self.hs, d_out, dh, w_in_kernel,
-                           self.relu, t, b, next_rows, batch, hidden)
-            if not kernels.fused_product:
-                xp.matmul(d_pre[t, :b], w_hh, out=dh[:b])  # dh_{t-1} = dA_t W_hh
-        if kernels.fused_product:
-            xp.matmul(d_pre[0], w_hh, out=dh)  # every row runs step 0
+        _run_backward(kernels, "rnn_backward", layout, d_pre, kernels.contiguous(self.w_hh), dh,
+                      (d_pre, self.hs, d_out, dh), (self.relu,))
         return (layout.from_work(d_pre), layout.rows_from_work(dh),
                 *_weight_grads(d_pre, self.hs[:-1], self.needs_input_grad[2:]))
