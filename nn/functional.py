@@ -12,9 +12,11 @@ the CPU and moved, so a seed gives the same mask on every device.
 """
 
 
-from engine import Function, Tensor, backend, log_softmax, relu, sigmoid, softmax, tanh
+from engine import Tensor, backend, log_softmax, relu, sigmoid, softmax, tanh
+from engine.ops.shape import GetItem
 from nn.init import generator
 from nn.losses import binary_cross_entropy_with_logits, cross_entropy, mse_loss, nll_loss
+from nn.module import array_of
 
 __all__ = [
     "binary_cross_entropy_with_logits", "cross_entropy", "dropout", "embedding", "layer_norm",
@@ -67,15 +69,16 @@ def dropout(x, p=0.5, training=True, rng=None):
     return x * Tensor(backend.to_device(mask, x.device))
 
 
-class EmbeddingLookup(Function):
+class EmbeddingLookup(GetItem):
+    """``weight[indices]`` (the engine's indexing, whose backward adds repeated rows' gradients),
+    with the ``padding_idx`` row's gradient zeroed."""
+
     def forward(self, weight, indices, padding_idx):
-        self.shape, self.indices, self.padding_idx = weight.shape, indices, padding_idx
-        return weight[indices]  # (*indices.shape, D)
+        self.padding_idx = padding_idx
+        return super().forward(weight, index=indices)  # (*indices.shape, D)
 
     def backward(self, grad):
-        # out[k] = weight[indices[k]]  =>  d weight[r] = sum of grad[k] over k with indices[k] = r
-        dweight = backend.xp_of(grad).zeros(self.shape, dtype=grad.dtype)
-        backend.scatter_add(dweight, self.indices.reshape(-1), grad.reshape(-1, self.shape[1]))
+        dweight = super().backward(grad)
         if self.padding_idx is not None:
             dweight[self.padding_idx] = 0  # the padding row is never trained
         return dweight
@@ -102,7 +105,7 @@ def embedding(indices, weight, padding_idx=None):
     """
     if weight.ndim != 2:
         raise ValueError(f"embedding: weight must have shape (V, D); got {weight.shape}")
-    indices = backend.as_array(indices.data if isinstance(indices, Tensor) else indices)
+    indices = array_of(indices)
     if indices.dtype.kind not in "iu":
         raise ValueError(f"embedding: indices must be integers; got dtype {indices.dtype}")
     rows = weight.shape[0]

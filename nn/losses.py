@@ -13,7 +13,7 @@ sample) and integer targets of shape (N,) or (N, d1, ...); targets equal to
 
 
 from engine import Function, Tensor, backend, stable_sigmoid
-from nn.module import Module
+from nn.module import Module, array_of
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -63,15 +63,10 @@ def _check_reduction(op, reduction):
         raise ValueError(f"{op}: reduction must be one of {_REDUCTIONS}; got {reduction!r}")
 
 
-def _array(value):
-    """The array inside a Tensor, a CuPy array as it is, anything else through numpy.asarray."""
-    return backend.as_array(value.data if isinstance(value, Tensor) else value)
-
-
 def _class_target(op, logits, target, ignore_index):
     """Validate integer class targets against logits (N, C, d...); returns the target array
     on the logits' device. Raises ValueError naming what was expected and what came."""
-    target = _array(target)
+    target = array_of(target)
     if logits.dtype.kind != "f":
         raise ValueError(f"{op}: input must be a float tensor; got dtype {logits.dtype}")
     if logits.ndim < 2:
@@ -98,7 +93,7 @@ def _class_target(op, logits, target, ignore_index):
 
 def _single_sample(op, logits, target):
     """(C,) logits and a 0-d target become a batch of one."""
-    target = _array(target)
+    target = array_of(target)
     if target.ndim != 0:
         raise ValueError(f"{op}: input of shape {logits.shape} needs a target of shape (); "
                          f"got {target.shape}")
@@ -106,6 +101,13 @@ def _single_sample(op, logits, target):
 
 
 # ---------------------------------------------------------------- Functions
+
+
+def _picks(xp, t, ignore_index):
+    """For targets t (M,): which rows count, each row's class (0 where ignored, so that it
+    can index) and the row numbers: the (row, class) picks of the losses."""
+    valid = t != ignore_index
+    return valid, xp.where(valid, t, 0), xp.arange(len(t))
 
 
 class CrossEntropy(Function):
@@ -119,9 +121,7 @@ class CrossEntropy(Function):
         e = xp.exp(shifted)
         total = e.sum(axis=1, keepdims=True)  # (M, 1), in [1, C]
         log_total = xp.log(total)[:, 0]  # log p_i[c] = shifted_i[c] - log_total_i
-        self.valid = t != ignore_index
-        self.t = xp.where(self.valid, t, 0)
-        self.rows = xp.arange(len(t))
+        self.valid, self.t, self.rows = _picks(xp, t, ignore_index)
         losses = log_total - shifted[self.rows, self.t]  # (M,)
         if label_smoothing:
             uniform = log_total - shifted.mean(axis=1)  # -(1/C) sum_c log p_i[c]
@@ -144,10 +144,7 @@ class NLL(Function):
     def forward(self, log_probs, target, ignore_index, reduction):
         xp = backend.xp_of(log_probs)
         x, self.moved_shape = _rows(log_probs)  # (M, C)
-        t = target.reshape(-1)
-        self.valid = t != ignore_index
-        self.t = xp.where(self.valid, t, 0)
-        self.rows = xp.arange(len(t))
+        self.valid, self.t, self.rows = _picks(xp, target.reshape(-1), ignore_index)
         self.shape, self.reduction = x.shape, reduction
         losses = xp.where(self.valid, -x[self.rows, self.t], 0).astype(x.dtype)
         return _reduce(losses, self.valid, reduction, target.shape)
@@ -169,7 +166,8 @@ class BCEWithLogits(Function):
 
     def backward(self, grad):
         # d loss = (s(x) - y) dx - x dy
-        return grad * (stable_sigmoid(self.x) - self.y), -grad * self.x
+        d_y = -grad * self.x if self.needs_input_grad[1] else None
+        return grad * (stable_sigmoid(self.x) - self.y), d_y
 
 
 # ---------------------------------------------------------------- wrappers
@@ -220,7 +218,7 @@ def nll_loss(log_probs, target, ignore_index=-100, reduction="mean"):
 def _same_shape(op, input, target):
     """``target`` as a Tensor beside ``input``, which must have the same shape (no broadcasting)."""
     if not isinstance(target, Tensor):
-        target = Tensor(backend.to_device(_array(target).astype(input.dtype), input.device))
+        target = Tensor(backend.to_device(array_of(target).astype(input.dtype), input.device))
     if target.shape != input.shape:
         raise ValueError(
             f"{op}: target must have the input's shape {input.shape}; got {target.shape}"

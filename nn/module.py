@@ -239,7 +239,8 @@ class Module:
         wrong one, before anything is changed.
         """
         own = self._state_tensors()
-        arrays = OrderedDict((name, _as_numpy(value)) for name, value in state_dict.items())
+        arrays = OrderedDict((name, backend.to_numpy(array_of(value)))
+                             for name, value in state_dict.items())
         missing = [name for name in own if name not in arrays]
         unexpected = [name for name in arrays if name not in own]
         wrong_shape = [
@@ -292,9 +293,9 @@ def zero_grads(parameters, set_to_none=True):
             p.grad.data.fill(0)
 
 
-def _as_numpy(value):
-    """A NumPy array from a Tensor, a CuPy array or anything ``numpy.asarray`` takes."""
-    return backend.to_numpy(backend.as_array(value.data if isinstance(value, Tensor) else value))
+def array_of(value):
+    """The array inside a Tensor, a CuPy array as it is, anything else through numpy.asarray."""
+    return backend.as_array(value.data if isinstance(value, Tensor) else value)
 
 
 class ModuleList(Module):

@@ -27,7 +27,7 @@ def _constant(value, like):
             dtype = np.result_type(like.dtype, value)
         return Tensor._make(xp_of(like.data).asarray(value, dtype=dtype), False, None, 0)
     if isinstance(value, (list, tuple)) and like.dtype.kind == "f":
-        return Tensor(value, dtype=like.dtype)  # a list of numbers, like a number
+        return Tensor(value, dtype=like.dtype, device=like.device)  # like a number
     return Tensor(value)
 
 
@@ -108,7 +108,7 @@ class Pow(Function):
         grad_a = grad * self.b * self.a ** (self.b - 1) if self.needs_input_grad[0] else None
         grad_b = None
         if self.needs_input_grad[1]:
-            # a^b log(a) -> 0 as a -> 0 for b > 0 (0 * -inf would be nan): PyTorch's choice too
+            # a^b log(a) -> 0 as a -> 0 for b >= 0 (0 * -inf would be nan): PyTorch's choice too
             with np.errstate(divide="ignore", invalid="ignore"):
                 grad_b = grad * self.out * xp.log(self.a)
             grad_b = xp.where((self.a == 0) & (self.b >= 0), grad.dtype.type(0), grad_b)

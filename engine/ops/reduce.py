@@ -12,7 +12,7 @@ from engine.tensor import Function
 
 def normalize_axes(axis, ndim, op_name, shape=None):
     """``axis`` (None: all; an int or a tuple, negatives allowed) as a sorted tuple of
-    non-negative axes, checked against ``ndim``; every op that takes axes uses it."""
+    non-negative axes, checked against ``ndim``."""
     if axis is None:
         return tuple(range(ndim))
     axes = tuple(axis) if isinstance(axis, (tuple, list)) else (axis,)

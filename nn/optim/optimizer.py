@@ -139,7 +139,7 @@ def _to_param(value, p, name):
         raise ValueError(f"load_state_dict: {name} has shape {value.shape}, but its parameter "
                          f"has shape {p.shape}")
     dtype = p.dtype if value.dtype.kind == "f" else value.dtype
-    return backend.to_device(backend.to_numpy(value).astype(dtype, copy=True), p.device)
+    return backend.to_device(value.astype(dtype, copy=True), p.device)
 
 
 def _check(name, value, low=0.0, high=math.inf):

@@ -283,7 +283,7 @@ def test_backward_of_the_wrong_shape_is_named():
 
 
 def test_pow_exponent_gradient_is_zero_where_the_base_is_zero():
-    # d(a^b)/db = a^b log(a) -> 0 as a -> 0 for b > 0; PyTorch gives 0 there too
+    # d(a^b)/db = a^b log(a) -> 0 as a -> 0 for b >= 0; PyTorch gives 0 there too
     a = engine.tensor(np.array([0.0, 1.0, 2.0]), requires_grad=True)
     b = engine.tensor(np.array([2.0, 2.0, 3.0]), requires_grad=True)
     (a**b).sum().backward()
