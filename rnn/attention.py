@@ -149,7 +149,7 @@ def dot_product_attention(query, keys, values, mask=None, scale=None):
     ((2, 4), (2, 5), [0.0, 0.0])
     """
     op = "dot_product_attention"
-    B, Q, S = _check_sequences(op, query, keys, values)
+    _check_sequences(op, query, keys, values)
     if query.shape[-1] != keys.shape[-1]:
         raise ValueError(f"{op}: query has {query.shape[-1]} features, expected D = "
                          f"{keys.shape[-1]} as the keys (query {query.shape}, keys {keys.shape})")
@@ -178,7 +178,7 @@ def additive_attention(query, keys, values, w_query, w_key, v, mask=None):
     ((2, 4), (2, 5))
     """
     op = "additive_attention"
-    B, Q, S = _check_sequences(op, query, keys, values)
+    _check_sequences(op, query, keys, values)
     A = v.shape[0]
     for name, weight, features in (("w_query", w_query, query.shape[-1]),
                                    ("w_key", w_key, keys.shape[-1])):
@@ -198,9 +198,8 @@ def additive_attention(query, keys, values, w_query, w_key, v, mask=None):
 
 
 def _uniform_parameter(shape, bound, rng, dtype, device):
-    """A Parameter of ``shape`` drawn from U(-bound, bound) (all zeros for ``bound=0``)."""
-    values = np.zeros(shape) if bound == 0 else rng.uniform(-bound, bound, shape)
-    return Parameter(Tensor(values, dtype=dtype, device=device))
+    """A Parameter of ``shape`` drawn from U(-bound, bound)."""
+    return Parameter(engine.uniform(-bound, bound, shape, rng, dtype, device))
 
 
 class DotProductAttention(Module):
@@ -307,9 +306,10 @@ class MultiHeadAttention(Module):
         rng = init.generator(rng)
         self.embed_dim, self.num_heads, self.batch_first = embed_dim, num_heads, batch_first
         E = embed_dim
-        self.in_proj_weight = init.xavier_uniform_(_uniform_parameter((3 * E, E), 0, rng, dtype,
-                                                                      device), rng=rng)
-        self.in_proj_bias = _uniform_parameter((3 * E,), 0, rng, dtype, device) if bias else None
+        self.in_proj_weight = init.xavier_uniform_(
+            Parameter(engine.zeros(3 * E, E, dtype=dtype, device=device)), rng=rng)
+        self.in_proj_bias = Parameter(engine.zeros(3 * E, dtype=dtype, device=device)) if bias \
+            else None
         self.out_proj = Linear(E, E, bias, rng=rng, dtype=dtype, device=device)
         if bias:
             init.zeros_(self.out_proj.bias)

@@ -2,7 +2,7 @@
 
 import engine
 import nn
-from rnn.cells import Cell, check_state
+from rnn.cells import check_state
 from rnn.masks import check_lengths, reverse_padded
 from rnn.unroll import unroll
 
@@ -20,7 +20,8 @@ class Bidirectional(nn.Module):
     (``batch_first=False``). The backward direction of a padded sequence starts at its own
     last valid step: its valid prefix is reversed (``rnn.masks.reverse_padded``), run and
     reversed back, the same code as ``unroll(reverse=True)`` and the layers'
-    ``bidirectional=True``.
+    ``bidirectional=True`` with ``fused=False`` (the fused layers reorder inside the op, by
+    the same ``rnn.masks.reversed_steps``).
 
     Shapes: x (T, B, I); state None or a pair (forward state, backward state) ->
     ``(outputs, (forward final state, backward final state))``, outputs (T, B, H_f + H_b)
@@ -76,7 +77,7 @@ class Bidirectional(nn.Module):
                     f"Bidirectional: {type(module).__name__} expects I = {input_size} "
                     f"features; got x of shape {x.shape}"
                 )
-            if isinstance(module, Cell) and module_state is not None:
+            if _is_cell(module) and module_state is not None:
                 check_state(f"Bidirectional ({type(module).__name__})", module_state,
                              module.state_shapes(batch_size), unbatched=False)
         forward_out, forward_final = _run(modules[0], x, states[0], lengths, reverse=False)
@@ -91,9 +92,14 @@ class Bidirectional(nn.Module):
         return f"merge={self.merge!r}"
 
 
+def _is_cell(module):
+    """True for a cell (``rnn.Cell``'s protocol: it has ``zero_state``), False for a layer."""
+    return hasattr(module, "zero_state")
+
+
 def _run(module, x, state, lengths, reverse):
     """(outputs, final state) of a cell or a layer over x, backwards in time if ``reverse``."""
-    if hasattr(module, "zero_state"):  # a cell
+    if _is_cell(module):
         return unroll(module, x, state, lengths, reverse)
     if reverse:
         x = reverse_padded(x, lengths)

@@ -119,10 +119,7 @@ class RNNBase(nn.Module):
             x = outputs[0] if directions == 1 else engine.concatenate(outputs, axis=-1)  # (T,B,DH)
             if self.training and self.dropout > 0 and layer < self.num_layers - 1:
                 x = nn.functional.dropout(x, self.dropout, training=True, rng=self.rng)
-        if self.state_count == 1:
-            h_n = engine.stack(finals)  # (D * num_layers, B, H)
-        else:
-            h_n = tuple(engine.stack(part) for part in zip(*finals))
+        h_n = map_state(lambda *parts: engine.stack(parts), *finals)  # (D * num_layers, B, H)
         if unbatched:
             return x.squeeze(1), map_state(lambda t: t.squeeze(1), h_n)
         if self.batch_first:
@@ -172,10 +169,7 @@ class RNNBase(nn.Module):
                 )
             if unbatched:
                 hx = map_state(lambda t: t.unsqueeze(1), hx)
-        if self.state_count == 1:
-            states = [hx[k] for k in range(layers_directions)]
-        else:
-            states = [tuple(part[k] for part in hx) for k in range(layers_directions)]
+        states = [map_state(lambda t, k=k: t[k], hx) for k in range(layers_directions)]
         return x, states, lengths, unbatched
 
     def extra_repr(self):

@@ -99,8 +99,8 @@ def run_direction(step, inputs, state, weights, lengths=None, reverse=False):
     ``step(x, state, w_ih, w_hh, b_ih, b_hh)`` is a cell function (``lstm_cell``, ...),
     ``weights`` its four parameters; ``inputs`` (T, B, I) -> ``(outputs (T, B, H),
     final_state)``, with ``lengths`` and ``reverse`` as in ``unroll``. This is the
-    reference: unroll's loop calling the cell function at each step. The layers' fused
-    path swaps in ``rnn.fused.run_direction``, which takes the same arguments.
+    reference: unroll's loop calling the cell function at each step. Its fused twin,
+    ``rnn.fused.run_direction``, takes the same arguments.
     """
     return unroll(lambda x, s: step(x, s, *weights), inputs, state, lengths, reverse)
 

@@ -25,16 +25,10 @@ TORCH_LAYERS = {
 }
 
 
-def torch_leaves(value):
-    if isinstance(value, (tuple, list)):
-        return [t for part in value for t in torch_leaves(part)]
-    return [value]
-
-
 def run_both(ours, theirs, our_inputs, their_inputs, call_ours, call_theirs):
     """Forward both, backward the same weighted sum of every output, compare everything."""
     ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
-    our_out, their_out = leaves(call_ours(*our_inputs)), torch_leaves(call_theirs(*their_inputs))
+    our_out, their_out = leaves(call_ours(*our_inputs)), leaves(call_theirs(*their_inputs))
     rng = np.random.default_rng(1)
     weights = [rng.standard_normal(t.shape) for t in our_out]
     sum((t * w).sum() for t, w in zip(our_out, weights)).backward()
@@ -64,11 +58,12 @@ def test_cells_match_pytorch(kind, bias, unbatched):
     batch = () if unbatched else (3,)
     ours, theirs = make_cell(kind, 4, 5, bias=bias), TORCH_CELLS[kind](4, 5, bias).double()
     count = 2 if kind == "lstm" else 1
-    arrays = [rng.standard_normal((*batch, 4))] + [rng.standard_normal((*batch, 5))] * count
+    arrays = [rng.standard_normal((*batch, 4))] + [rng.standard_normal((*batch, 5))
+                                                   for _ in range(count)]
     (x, tx), *states = [pair(a) for a in arrays]
     our_state = states[0][0] if count == 1 else (states[0][0], states[1][0])
     their_state = states[0][1] if count == 1 else (states[0][1], states[1][1])
-    run_both(ours, theirs, [x, *leaves(our_state)], [tx, *torch_leaves(their_state)],
+    run_both(ours, theirs, [x, *leaves(our_state)], [tx, *leaves(their_state)],
              lambda x, *s: ours(x, our_state), lambda x, *s: theirs(x, their_state))
 
 
@@ -108,7 +103,7 @@ def test_layers_match_pytorch(kind, options, lengths, fused):
                                           total_length=steps)
         return out, h_n
 
-    run_both(ours, theirs, [x, *leaves(hx)], [tx, *torch_leaves(thx)],
+    run_both(ours, theirs, [x, *leaves(hx)], [tx, *leaves(thx)],
              lambda x, *_: ours(x, hx, lengths=lengths), call_theirs)
 
 
