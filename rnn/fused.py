@@ -180,16 +180,17 @@ def run_layer(step, inputs, states, weights, lengths=None):
 
 # ---------------------------------------------------------------- check_fused
 
-_KINDS = {"lstm": (lstm_cell, 4), "gru": (gru_cell, 3), "rnn_tanh": (rnn_tanh_cell, 1),
-          "rnn_relu": (rnn_relu_cell, 1)}
+KINDS = {kind: (step, _OPS[step][2]) for kind, step in (  # kind -> (cell function, gates)
+    ("lstm", lstm_cell), ("gru", gru_cell), ("rnn_tanh", rnn_tanh_cell),
+    ("rnn_relu", rnn_relu_cell))}
 
 
 def _cases(subject, input_size, hidden_size, bias, dtype, device, rng):
     """(label, cell function, weights, reverse) for every direction ``subject`` has."""
     if isinstance(subject, str):
-        if subject not in _KINDS:
-            raise ValueError(f"check_fused: kind must be one of {sorted(_KINDS)}; got {subject!r}")
-        step, gates = _KINDS[subject]
+        if subject not in KINDS:
+            raise ValueError(f"check_fused: kind must be one of {sorted(KINDS)}; got {subject!r}")
+        step, gates = KINDS[subject]
         shapes = [(gates * hidden_size, input_size), (gates * hidden_size, hidden_size)]
         shapes += [(gates * hidden_size,)] * 2 if bias else []
         weights = [engine.randn(*s, rng=rng, dtype=dtype, device=device) * 0.5 for s in shapes]
@@ -206,7 +207,7 @@ def _cases(subject, input_size, hidden_size, bias, dtype, device, rng):
                 for layer in range(subject.num_layers)
                 for direction in range(subject.num_directions)]
     raise TypeError("check_fused: expected an RNN/LSTM/GRU layer, a built-in cell or a kind "
-                    f"({', '.join(_KINDS)}); got {type(subject).__name__}")
+                    f"({', '.join(KINDS)}); got {type(subject).__name__}")
 
 
 def _run(direction, step, x, state, weights, lengths, reverse, upstream):

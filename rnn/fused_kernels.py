@@ -39,6 +39,7 @@ where there is no GPU.
 """
 
 import contextlib
+import functools
 import importlib.resources
 
 import numpy as np
@@ -96,8 +97,10 @@ class Kernels:
         as NULL)."""
         self._run(name, -(-units // THREADS_PER_BLOCK), THREADS_PER_BLOCK, args)
 
-    def launch_sequence(self, name, batch, hidden, *args):
-        """Run the ``*_sequence`` kernel ``name``: a block per row, threads over the units."""
+    def launch_sequence(self, name, *args):
+        """Run the ``*_sequence`` kernel ``name``, whose last arguments are ``batch, hidden``:
+        a block per row, threads over the units."""
+        batch, hidden = args[-2:]
         self._run(name, batch, min(-(-hidden // 32) * 32, 256), args)
 
 
@@ -123,7 +126,14 @@ def select(xp, batch, hidden, dtype):
         way = "sequence" if small else "gates"
         compile = backend.raw_kernel
     if way == "arrays":
-        return ArrayKernels(xp, batch, hidden, dtype)
+        return ArrayKernels(xp, batch, hidden, dtype)  # its scratch space is per call
+    return _kernels(way, np.dtype(dtype), compile)
+
+
+@functools.cache
+def _kernels(way, dtype, compile):
+    """One Kernels per way, dtype and compiler, for the whole process: each kernel is
+    looked up (and compiled) once."""
     return Kernels(way, dtype, compile)
 
 

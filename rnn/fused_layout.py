@@ -33,26 +33,33 @@ class SequenceLayout:
         self.lengths, self.all_full = lengths, full or bool((lengths == max_len).all())
         self.order = np.argsort(-lengths, kind="stable")  # (B,) working row -> sequence
         self.inverse = np.argsort(self.order)  # (B,) sequence -> working row
-        self.sorted_lengths = sorted_lengths = lengths[self.order]  # (B,): working order
+        # (B,): working order, as C ints (the *_sequence kernels read them)
+        self.sorted_lengths = sorted_lengths = lengths[self.order].astype(np.int32)
         steps = np.arange(max_len)[:, None]  # (T, 1)
         self.padding = steps >= sorted_lengths  # (T, B): the padded steps, working order
         self.batch_sizes = (~self.padding).sum(axis=1).tolist()  # (T,)
         self.identity = not reverse and bool((self.order == np.arange(batch_size)).all())
         self.time_reversed = reverse and self.all_full  # every row reversed whole: a view
-        if reverse:
-            self.to_steps = reversed_steps(sorted_lengths, max_len)  # (T, B)
-            self.from_steps = reversed_steps(lengths, max_len)  # (T, B)
-        else:
-            self.to_steps = self.from_steps = np.broadcast_to(steps, (max_len, batch_size))
+        self.to_steps = reversed_steps(sorted_lengths, max_len) if reverse else None  # (T, B)
+        self.from_steps = reversed_steps(lengths, max_len) if reverse else None  # (T, B)
+        self._uploaded = {}  # (array module, name) -> that index array there, made once
+
+    def index(self, xp, name):
+        """The index array attribute ``name`` as an array of module ``xp``, copied to the
+        device once per layout (a layout serves one op call, forward and backward)."""
+        key = (xp, name)
+        if key not in self._uploaded:
+            self._uploaded[key] = xp.asarray(getattr(self, name))
+        return self._uploaded[key]
 
     def to_work(self, a):
         """(T, B, ...) original -> working order (a gather; ``a`` itself if nothing moves, a
         view if only time runs backwards)."""
-        return self._gather(a, self.to_steps, self.order)
+        return self._gather(a, "to_steps", "order")
 
     def from_work(self, a):
         """(T, B, ...) working -> original order."""
-        return self._gather(a, self.from_steps, self.inverse)
+        return self._gather(a, "from_steps", "inverse")
 
     def _gather(self, a, steps, rows):
         if self.identity:
@@ -60,15 +67,17 @@ class SequenceLayout:
         if self.time_reversed:
             return a[::-1]
         xp = xp_of(a)
-        return a[xp.asarray(steps), xp.asarray(rows)]
+        if getattr(self, steps) is None:  # forwards in time: only the rows move
+            return a[:, self.index(xp, rows)]
+        return a[self.index(xp, steps), self.index(xp, rows)]
 
     def rows_to_work(self, a):
         """(B, ...) original -> working order, always a fresh array (the loops write it)."""
-        return a.copy() if self.identity else a[xp_of(a).asarray(self.order)]
+        return a.copy() if self.identity else a[self.index(xp_of(a), "order")]
 
     def rows_from_work(self, a):
         """(B, ...) working -> original order."""
-        return a if self.identity else a[xp_of(a).asarray(self.inverse)]
+        return a if self.identity else a[self.index(xp_of(a), "inverse")]
 
     def final(self, states):
         """Each sequence's state after its own last step, original order: states (T+1, B, H)
@@ -76,4 +85,4 @@ class SequenceLayout:
         if self.all_full:
             return self.rows_from_work(states[-1])
         xp = xp_of(states)
-        return states[xp.asarray(self.lengths), xp.asarray(self.inverse)]
+        return states[self.index(xp, "lengths"), self.index(xp, "inverse")]

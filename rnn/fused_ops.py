@@ -23,8 +23,9 @@ product done before it by ``rnn.fused`` (for both directions of a layer at once)
 
 Every buffer is allocated once per call and written in place (``out=``). Sigmoids are
 ``sigmoid(a) = (1 + tanh(a / 2)) / 2``: tanh never overflows, and the halving is folded
-into the copy of pre_x the op works on and into a copy of W_hh (exact: a power of two),
-so all gates of a step take one ``tanh`` over the slab and one multiply-add per column.
+into the slab (pre_x itself: see ``_working_slab``), the bias and a copy of W_hh (exact:
+a power of two), so all gates of a step take one ``tanh`` over the slab and one
+multiply-add per column.
 
 The gate arithmetic of a step is a "kernel" named like ``lstm_forward``, launched with
 the whole buffers and the step index: array operations on the CPU
@@ -42,12 +43,11 @@ only, as PyTorch's packed sequences do; padded rows are never computed
 (``rnn.fused_layout.SequenceLayout``, passed in by ``rnn.fused``).
 """
 
-import numpy as np
 
 from engine.backend import xp_of
 from engine.tensor import Function
 from rnn import fused_kernels
-from rnn.fused_steps import lstm_gate_scale
+from rnn.fused_steps import GRU_GATES, LSTM_GATES, gate_scale
 
 # ---------------------------------------------------------------- helpers
 
@@ -92,8 +92,8 @@ def _run_forward(kernels, name, layout, hs, w_hh_t, head, tail):
     the weights, ``tail`` and the lengths. hs (T+1, B, H); w_hh_t (H, G*H)."""
     xp, (batch, hidden) = xp_of(hs), hs.shape[1:]
     if kernels.whole_sequence:
-        kernels.launch_sequence(f"{name}_sequence", batch, hidden, *head, w_hh_t, *tail,
-                                _lengths(xp, layout), batch, hidden)
+        kernels.launch_sequence(f"{name}_sequence", *head, w_hh_t, *tail,
+                                layout.index(xp, "sorted_lengths"), batch, hidden)
         return
     recurrent = None if kernels.fused_product else xp.empty((batch, w_hh_t.shape[1]),
                                                             dtype=hs.dtype)  # (B, G*H)
@@ -106,15 +106,16 @@ def _run_forward(kernels, name, layout, hs, w_hh_t, head, tail):
                        w_hh_t if recurrent is None else None, *tail, t, rows, batch, hidden)
 
 
-def _run_backward(kernels, name, layout, d_pre, w_hh, dh_next, head, tail):
+def _run_backward(kernels, name, layout, w_hh, head, tail):
     """Run the backward kernel ``name`` over every step, t = T-1..0, as ``_run_forward``
-    does (``head`` ends with ``dh_next``, then the weights or None, then ``tail``); leaves
-    dA_0 W_hh in ``dh_next``. d_pre (T, B, G*H); w_hh (G*H, H); dh_next (B, H): d h_n
-    (LSTM, RNN) or zeros (GRU) on entry."""
+    does: ``head`` begins with d_pre (T, B, G*H), the pre-activation gradients, and ends
+    with dh_next (B, H), d h_n (LSTM, RNN) or zeros (GRU) on entry; then come the weights
+    w_hh (G*H, H) or None, and ``tail``. Leaves dA_0 W_hh in dh_next."""
+    d_pre, dh_next = head[0], head[-1]
     xp, (steps, batch), hidden = xp_of(d_pre), d_pre.shape[:2], w_hh.shape[1]
     if kernels.whole_sequence:
-        kernels.launch_sequence(f"{name}_sequence", batch, hidden, *head, w_hh, *tail,
-                                _lengths(xp, layout), batch, hidden)
+        kernels.launch_sequence(f"{name}_sequence", *head, w_hh, *tail,
+                                layout.index(xp, "sorted_lengths"), batch, hidden)
     else:
         sizes = layout.batch_sizes + [0]
         for t in reversed(range(steps)):
@@ -127,12 +128,6 @@ def _run_backward(kernels, name, layout, d_pre, w_hh, dh_next, head, tail):
                 xp.matmul(d_pre[t, :rows], w_hh, out=dh_next[:rows])  # dA_t W_hh
     if kernels.fused_product:
         xp.matmul(d_pre[0], w_hh, out=dh_next)  # every row runs step 0
-
-
-def _lengths(xp, layout):
-    """(B,) int32 on the op's device: the steps of each row, working order (the
-    ``*_sequence`` kernels')."""
-    return xp.asarray(layout.sorted_lengths, dtype=np.int32)
 
 
 def _weight_grads(d_pre, h_prev, needs):
@@ -165,7 +160,7 @@ class LSTMSequence(Function):
     def forward(self, pre_x, h0, c0, w_hh, b_ih, b_hh, layout, cell_states=False):
         xp, dtype = xp_of(pre_x), pre_x.dtype
         steps, batch, hidden = pre_x.shape[0], pre_x.shape[1], h0.shape[1]
-        scale = lstm_gate_scale(xp, hidden, dtype)  # (4H,): 1/2 for i, f, o, 1 for g
+        scale = gate_scale(xp, LSTM_GATES, hidden, dtype)  # (4H,): 1/2 for i, f, o, 1 for g
         w_hh_t, bias = _transposed(w_hh, scale), (b_ih + b_hh) * scale  # (H, 4H), (4H,)
         gates = _working_slab(pre_x, layout, scale)  # (T, B, 4H)
         hs = _states(xp, steps, layout.rows_to_work(h0))  # (T+1, B, H)
@@ -187,7 +182,7 @@ class LSTMSequence(Function):
         d_cs = None if d_cs is None else kernels.contiguous(layout.to_work(d_cs))
         dh, dc = layout.rows_to_work(d_hn), layout.rows_to_work(d_cn)  # (B, H): d final states
         d_pre = xp.zeros_like(self.gates)  # (T, B, 4H)
-        _run_backward(kernels, "lstm_backward", layout, d_pre, kernels.contiguous(self.w_hh), dh,
+        _run_backward(kernels, "lstm_backward", layout, kernels.contiguous(self.w_hh),
                       (d_pre, self.gates, self.cs, self.tanh_c, d_out, d_cs, dh), (dc,))
         return (layout.from_work(d_pre), layout.rows_from_work(dh), layout.rows_from_work(dc),
                 *_weight_grads(d_pre, self.hs[:-1], self.needs_input_grad[3:]))
@@ -214,8 +209,7 @@ class GRUSequence(Function):
     def forward(self, pre_x, h0, w_hh, b_ih, b_hh, layout):
         xp, dtype = xp_of(pre_x), pre_x.dtype
         steps, batch, hidden = pre_x.shape[0], pre_x.shape[1], h0.shape[1]
-        scale = xp.ones(3 * hidden, dtype=dtype)
-        scale[:2 * hidden] = 0.5  # r and z are sigmoids: tanh(pre / 2) / 2 + 1 / 2
+        scale = gate_scale(xp, GRU_GATES, hidden, dtype)  # (3H,): 1/2 for r, z, 1 for n
         bias = b_ih.copy()  # (3H,): b_ih, plus b_hr and b_hz (b_hn stays inside r (...))
         bias[:2 * hidden] += b_hh[:2 * hidden]
         bias *= scale
@@ -239,14 +233,16 @@ class GRUSequence(Function):
         dh_next = xp.zeros_like(carry)  # (B, H): dA_h,{t+1} W_hh
         d_pre_h = xp.zeros_like(self.gates)  # dA_h (T, B, 3H)
         d_pre_n = xp.zeros(d_out.shape, dtype=d_out.dtype)  # dA_x, n rows (T, B, H)
-        _run_backward(kernels, "gru_backward", layout, d_pre_h, kernels.contiguous(self.w_hh),
-                      dh_next, (d_pre_h, d_pre_n, self.gates, self.hn, self.hs, d_out, dh_next),
-                      (carry,))
+        _run_backward(kernels, "gru_backward", layout, kernels.contiguous(self.w_hh),
+                      (d_pre_h, d_pre_n, self.gates, self.hn, self.hs, d_out, dh_next), (carry,))
         dh = carry + dh_next  # dh_0 = dh_1 z_1 + dA_h,1 W_hh, for h0
         d_w_hh, _, d_b_hh = _weight_grads(d_pre_h, self.hs[:-1], self.needs_input_grad[2:])
         d_pre_x = d_pre_h  # (T, B, 3H): dA_h done with, it becomes dA_x = (dr, dz, dn)
         d_pre_x[..., 2 * hidden:] = d_pre_n
-        d_b_ih = d_pre_x.reshape(-1, 3 * hidden).sum(axis=0) if self.needs_input_grad[3] else None
+        d_b_ih = None
+        if self.needs_input_grad[3]:  # the r and z rows as b_hh's, the n rows from dn
+            d_b_ih = d_b_hh.copy()
+            d_b_ih[2 * hidden:] = d_pre_n.reshape(-1, hidden).sum(axis=0)
         return layout.from_work(d_pre_x), layout.rows_from_work(dh), d_w_hh, d_b_ih, d_b_hh
 
 
@@ -271,7 +267,7 @@ class RNNSequence(Function):
         hs = _states(xp, steps, layout.rows_to_work(h0))  # (T+1, B, H)
         hs[1:] = layout.to_work(pre_x)
         if not layout.all_full:
-            hs[1:][xp.asarray(layout.padding)] = 0  # padded steps output zero, never computed
+            hs[1:][layout.index(xp, "padding")] = 0  # padded steps output zero, never computed
         bias = b_ih + b_hh  # (H,)
         w_hh_t = _transposed(w_hh)  # (H, H)
         self.kernels = fused_kernels.select(xp, batch, hidden, pre_x.dtype)
@@ -289,7 +285,7 @@ class RNNSequence(Function):
         if d_pre is None:
             d_pre = xp.empty(d_out.shape, dtype=d_out.dtype)
         d_pre[...] = 0
-        _run_backward(kernels, "rnn_backward", layout, d_pre, kernels.contiguous(self.w_hh), dh,
+        _run_backward(kernels, "rnn_backward", layout, kernels.contiguous(self.w_hh),
                       (d_pre, self.hs, d_out, dh), (self.relu,))
         return (layout.from_work(d_pre), layout.rows_from_work(dh),
                 *_weight_grads(d_pre, self.hs[:-1], self.needs_input_grad[2:]))

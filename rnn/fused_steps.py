@@ -8,15 +8,20 @@ way a step is run; the tests run both on the same inputs.
 
 Buffers are the whole (T, B, ...) arrays of the op and ``t`` picks the step; the views of
 step ``t`` (rows ``:rows``) are taken here. Sigmoid gates arrive halved, so their values
-are ``tanh(a) / 2 + 1 / 2`` (``lstm_gate_scale``).
+are ``tanh(a) / 2 + 1 / 2`` (``gate_scale``).
 """
 
+import functools
 
-def lstm_gate_scale(xp, hidden, dtype):
-    """(4H,): 1/2 in the rows of the sigmoid gates i, f, o, 1 in those of g (tanh). The
-    weights are scaled by it, so that every gate is then one tanh:
+LSTM_GATES = (0.5, 0.5, 1.0, 0.5)  # i, f, g, o: 1/2 for a sigmoid gate, 1 for tanh
+GRU_GATES = (0.5, 0.5, 1.0)  # r, z, n
+
+
+def gate_scale(xp, gates, hidden, dtype):
+    """(G*H,): each gate's factor of ``gates`` (``LSTM_GATES``, ``GRU_GATES``) for its H rows.
+    The weights are scaled by it, so that every gate is then one tanh:
     sigmoid(a) = tanh(a / 2) / 2 + 1 / 2."""
-    return xp.tile(xp.asarray([0.5, 0.5, 1.0, 0.5], dtype=dtype), (hidden, 1)).T.ravel()
+    return xp.repeat(xp.asarray(gates, dtype=dtype), hidden)
 
 
 def _split(a, parts):
@@ -28,21 +33,25 @@ def _split(a, parts):
 class ArrayKernels:
     """The step kernels of ``rnn.fused_kernels`` as array operations (see the module text).
 
-    Made once per op call: three (B, H) scratch buffers, the LSTM's gate scale, shift and
-    sigmoid flags (4H,), and its (B, 4H) slope buffer on first use.
+    Made once per op call: three (B, H) scratch buffers; the LSTM's gate constants (4H,)
+    and its (B, 4H) slope buffer on first use.
     """
 
     fused_product = False  # the caller computes the recurrent product (a BLAS call)
     whole_sequence = False  # the caller runs a loop over the steps
 
     def __init__(self, xp, batch, hidden, dtype):
-        self.xp = xp
+        self.xp, self.hidden, self.dtype = xp, hidden, dtype
         self.scratch = xp.empty((3, batch, hidden), dtype=dtype)  # 3 x (B, H)
-        self.scale = lstm_gate_scale(xp, hidden, dtype)  # (4H,): 1/2 sigmoid, 1 tanh
-        self.shift = 1 - self.scale  # (4H,): 1/2 sigmoid, 0 tanh
-        self.is_sigmoid = 2 * self.shift  # (4H,): 1 or 0
-        self.is_tanh = 1 - self.is_sigmoid  # (4H,): 0 or 1
         self.slope = None  # (B, 4H), lstm_backward's
+
+    @functools.cached_property
+    def lstm_constants(self):
+        """(4H,) each: the scale (1/2 sigmoid, 1 tanh), the shift (1/2, 0), and the flags
+        is_sigmoid (1, 0) and is_tanh (0, 1)."""
+        scale = gate_scale(self.xp, LSTM_GATES, self.hidden, self.dtype)
+        shift = 1 - scale
+        return scale, shift, 2 * shift, 1 - 2 * shift
 
     def launch(self, name, units, *args):
         """Run the step kernel ``name`` (``units``, the thread count, is the GPU's business)."""
@@ -62,8 +71,9 @@ class ArrayKernels:
         a += recurrent[:rows]
         a += bias
         xp.tanh(a, out=a)
-        a *= self.scale
-        a += self.shift  # tanh(a) / 2 + 1 / 2 for i, f, o; tanh(a) for g
+        scale, shift, _, _ = self.lstm_constants
+        a *= scale
+        a += shift  # tanh(a) / 2 + 1 / 2 for i, f, o; tanh(a) for g
         i, f, g, o = _split(a, 4)
         c, scratch = cs[t + 1, :rows], self.scratch[0, :rows]
         xp.multiply(f, cs[t, :rows], out=c)
@@ -97,9 +107,10 @@ class ArrayKernels:
         if self.slope is None:
             self.slope = xp.empty_like(gates[0])
         slope = self.slope[:rows]  # sigmoid' = (1 - s) s, tanh' = 1 - g^2: (p - a) a + 1 - p
-        xp.subtract(self.is_sigmoid, a, out=slope)  # p = is_sigmoid
+        _, _, is_sigmoid, is_tanh = self.lstm_constants
+        xp.subtract(is_sigmoid, a, out=slope)  # p = is_sigmoid
         slope *= a
-        slope += self.is_tanh
+        slope += is_tanh
         d *= slope
 
     # ------------------------------------------------------------ GRU

@@ -6,10 +6,8 @@ from hypothesis import strategies as st
 
 import rnn
 from engine import Tensor
-from rnn.cells import gru_cell, lstm_cell, rnn_relu_cell, rnn_tanh_cell
+from rnn.fused import KINDS  # kind -> (cell function, gates)
 
-KINDS = {"lstm": (lstm_cell, 4), "gru": (gru_cell, 3), "rnn_tanh": (rnn_tanh_cell, 1),
-         "rnn_relu": (rnn_relu_cell, 1)}
 TOLERANCE = {"float64": dict(rtol=1e-9, atol=1e-11), "float32": dict(rtol=2e-4, atol=2e-5)}
 
 

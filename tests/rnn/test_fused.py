@@ -12,6 +12,7 @@ import rnn
 from engine import Tensor
 from rnn import fused
 from rnn.cells import gru_cell, lstm_cell
+from tests.rnn.common import make_layer
 from tests.rnn.fused_common import KINDS, assert_same, composed, configs, problem, results
 
 # ---------------------------------------------------------------- fused == composed
@@ -222,9 +223,7 @@ def test_the_op_takes_its_projection_as_its_working_slab(lengths, reverse):
 def test_a_retained_graph_gives_the_same_gradients_twice(kind, kernel_way):
     """The ops reuse their input's memory (the projection) for their own buffers: a second
     backward through a retained graph must still see what the first one saw."""
-    layer = {"lstm": rnn.LSTM, "gru": rnn.GRU, "rnn_tanh": rnn.RNN,
-             "rnn_relu": lambda *a, **k: rnn.RNN(*a, nonlinearity="relu", **k)}[kind](
-        3, 4, bidirectional=True, dtype="float64", rng=np.random.default_rng(0))
+    layer = make_layer(kind, 3, 4, bidirectional=True)
     x = engine.randn(5, 2, 3, rng=np.random.default_rng(1), dtype="float64")
     output, _ = layer(x, lengths=[5, 3])
     loss = (output * output).sum()
