@@ -1,8 +1,9 @@
 """Reproducible experiments: each module is a command, ``python -m experiments.NAME``.
 
-Every script takes ``--seed``, ``--device``, ``--out``, ``--steps`` and ``--resume``,
-shows a progress bar, and writes ``config.json``, ``metrics.json``, ``timing.json``,
-PNG plots and a checkpoint under ``results/NAME/``. The shared machinery (flags,
+Every experiment (the ``bench_*`` benchmarks aside) takes ``--seed``, ``--device``,
+``--out``, ``--steps`` and ``--resume``, shows a progress bar, and writes
+``config.json``, ``metrics.json``, ``timing.json``, PNG plots and a checkpoint under
+``results/NAME/``. The shared machinery (flags,
 the training loop with checkpoint, resume and NaN guard, JSON, plots) is in
 ``experiments.common``; ``experiments/README.md`` lists what each script reproduces.
 
@@ -17,5 +18,7 @@ before NumPy, as with ``python -m experiments.NAME``; set ``OPENBLAS_NUM_THREADS
 
 import os
 
-for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+for _variable in THREAD_VARIABLES:
     os.environ.setdefault(_variable, "1")

@@ -42,6 +42,17 @@ def make_batch(rng, batch_size, seq_len):
     return x, y
 
 
+def as_tensors(batch, device):
+    """A batch of arrays as Tensors on ``device``."""
+    return [engine.tensor(a, device=device) for a in batch]
+
+
+def last_step_mse(model, batch):
+    """The MSE of the model's output after the last step: batch (x (T, B, 2), y (B, 1))."""
+    x, y = batch
+    return nn.functional.mse_loss(model(x)[0][-1], y)
+
+
 def parser():
     p = base_parser("adding", __doc__, steps=2000, hidden_size=32, batch_size=64, lr=2e-2,
                     clip=1.0, eval_every=50, checkpoint_every=250)
@@ -60,18 +71,16 @@ def main(argv=None):
     optimizers = {k: nn.optim.Adam(m.parameters(), lr=args.lr) for k, m in models.items()}
     held_out = make_batch(run.eval_rng(), args.eval_size, args.seq_len)
 
-    def as_tensors(batch):
-        return [engine.tensor(a, device=run.device) for a in batch]
+    held_out = as_tensors(held_out, run.device)
 
-    def loss_fn(model, batch):
-        x, y = as_tensors(batch)
-        return nn.functional.mse_loss(model(x)[0][-1], y)  # read out after the last step
+    def evaluate(model):
+        return {"mse": last_step_mse(model, held_out).item()}
 
-    run.train(models, optimizers,
-              lambda rng: make_batch(rng, args.batch_size, args.seq_len),
-              loss_fn, lambda model: {"mse": loss_fn(model, held_out).item()})
+    run.train(models, optimizers,  # each batch on the device once, for every model
+              lambda rng: as_tensors(make_batch(rng, args.batch_size, args.seq_len), run.device),
+              last_step_mse, evaluate)
 
-    final = run.evaluate(models, lambda model: {"mse": loss_fn(model, held_out).item()})["mse"]
+    final = run.evaluate(models, evaluate)["mse"]
     result = {"baseline_mse": BASELINE, "test_mse": final,
               "test_mse_over_baseline": {k: v / BASELINE for k, v in final.items()},
               "solved": [k for k, v in final.items() if v < SOLVED]}

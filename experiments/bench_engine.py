@@ -45,12 +45,9 @@ def _medians_us_per_op(runs, length, repeats):
 # ---------------------------------------------------------------- the chains
 
 
-def engine_chain(shape, length, backward):
-    rng = np.random.default_rng(0)
-    x0 = engine.randn(*shape, rng=rng)
-    w = engine.uniform(0.5, 1.0, shape, rng=rng, requires_grad=True)
-    b = engine.randn(*shape, rng=rng, requires_grad=True)
-
+def autograd_chain(x0, w, b, length, backward):
+    """The chain as a function of no arguments, for a library with autograd (ours or
+    PyTorch's: the same methods), so that both time exactly the same ops."""
     def run():
         x = x0
         for i in range(length):
@@ -60,6 +57,14 @@ def engine_chain(shape, length, backward):
             x.sum().backward()
 
     return run
+
+
+def engine_chain(shape, length, backward):
+    rng = np.random.default_rng(0)
+    x0 = engine.randn(*shape, rng=rng)
+    w = engine.uniform(0.5, 1.0, shape, rng=rng, requires_grad=True)
+    b = engine.randn(*shape, rng=rng, requires_grad=True)
+    return autograd_chain(x0, w, b, length, backward)
 
 
 def numpy_chain(shape, length, backward):
@@ -102,16 +107,7 @@ def torch_chain(torch, shape, length, backward):
     x0 = torch.randn(shape, generator=generator)
     w = (0.5 + 0.5 * torch.rand(shape, generator=generator)).requires_grad_()
     b = torch.randn(shape, generator=generator).requires_grad_()
-
-    def run():
-        x = x0
-        for i in range(length):
-            step = i % 3
-            x = x.tanh() if step == 0 else x * w if step == 1 else x + b
-        if backward:
-            x.sum().backward()
-
-    return run
+    return autograd_chain(x0, w, b, length, backward)
 
 
 # ---------------------------------------------------------------- the table
@@ -124,7 +120,7 @@ def measure(length, repeats, shapes, use_torch=True):
         try:
             import torch
         except ImportError:
-            torch = None
+            pass  # no torch column
     rows = []
     for shape in shapes:
         for mode, backward in (("forward", False), ("fwd+bwd", True)):

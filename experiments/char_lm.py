@@ -3,7 +3,7 @@
 Reproduces Karpathy's char-rnn (2015): one-hot characters in, a softmax over the next
 character out, the training text cut into --batch-size parallel streams that are read
 in chunks of --seq-len characters. The state is carried from one chunk to the next
-(``rnn.detach_state``: its values go on, its graph does not), so the model sees
+(truncated BPTT: its values go on, its graph does not), so the model sees
 context beyond a chunk while each backward pass stops at the chunk's start.
 
 Data: by default the English prose of the Python reference that ships with every
@@ -23,6 +23,7 @@ reference's indented layout.
     python -m experiments.char_lm --data book.txt --hidden-size 256 --steps 3000
 """
 
+import functools
 import hashlib
 import math
 import platform
@@ -32,7 +33,6 @@ import numpy as np
 
 import engine
 import nn
-import rnn
 from experiments.common import Run, SequenceModel, base_parser, draw, figure, save_figure
 
 LOG2 = math.log(2)
@@ -76,7 +76,6 @@ class CharLM(SequenceModel):
 
     def carry(self, state):
         """Keep ``state``'s values, not its graph, for the next chunk."""
-        state = rnn.detach_state(state)
         for part, value in zip(self.parts, state if isinstance(state, tuple) else (state,)):
             getattr(self, f"carried_{part}").data = value.data
 
@@ -89,7 +88,13 @@ class CharLM(SequenceModel):
 
 def one_hot(tokens, vocab_size, device):
     """Character ids (T, B) -> one-hot float32 Tensor (T, B, V) on ``device``."""
-    return engine.tensor(np.eye(vocab_size, dtype=np.float32)[tokens], device=device)
+    return engine.tensor(_identity(vocab_size)[tokens], device=device)
+
+
+@functools.cache
+def _identity(size):
+    """The (size, size) float32 identity, made once: its rows are the one-hot vectors."""
+    return np.eye(size, dtype=np.float32)
 
 
 def streams(ids, count):
@@ -162,7 +167,7 @@ def main(argv=None):
         chunk = run.step % chunks
         start = chunk * args.seq_len
         window = train_streams[:, start: start + args.seq_len + 1].T  # (T + 1, B)
-        return chunk, window[:-1], window[1:]
+        return chunk, one_hot(window[:-1], V, run.device), window[1:]  # x on the device once
 
     def cross_entropy(logits, targets):  # logits (T, B, V), targets (T, B) -> mean nats
         flat = engine.tensor(targets.reshape(-1), device=run.device)
@@ -172,7 +177,7 @@ def main(argv=None):
         chunk, x, y = batch
         if chunk == 0:  # back at the start of the streams: forget
             model.forget()
-        logits, state = model(one_hot(x, V, run.device), model.carried())
+        logits, state = model(x, model.carried())
         model.carry(state)
         return cross_entropy(logits, y)
 

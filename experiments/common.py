@@ -304,6 +304,9 @@ class Run:
 # ---------------------------------------------------------------- model
 
 
+LAYERS = {"rnn": rnn.RNN, "lstm": rnn.LSTM, "gru": rnn.GRU}  # --models names -> layers
+
+
 class SequenceModel(nn.Module):
     """A recurrent layer (tanh RNN, LSTM or GRU) and a linear read-out at every step.
 
@@ -316,8 +319,7 @@ class SequenceModel(nn.Module):
 
     def __init__(self, kind, input_size, hidden_size, output_size, *, num_layers=1, rng):
         super().__init__()
-        layer = {"rnn": rnn.RNN, "lstm": rnn.LSTM, "gru": rnn.GRU}[kind]
-        self.rnn = layer(input_size, hidden_size, num_layers=num_layers, rng=rng)
+        self.rnn = LAYERS[kind](input_size, hidden_size, num_layers=num_layers, rng=rng)
         self.head = nn.Linear(hidden_size, output_size, rng=rng)
 
     def forward(self, x, state=None):

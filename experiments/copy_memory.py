@@ -47,6 +47,12 @@ def make_batch(rng, batch_size, delay):
     return x, targets.astype(np.int64)
 
 
+def tensors(x, y, device):
+    """A batch as the models take it: inputs (T + 20, B, 9) and flat targets (T + 20) * B,
+    Tensors on ``device``."""
+    return engine.tensor(x, device=device), engine.tensor(y.reshape(-1), device=device)
+
+
 def parser():
     p = base_parser("copy_memory", __doc__, steps=3000, hidden_size=64, batch_size=128, lr=2e-2,
                     clip=1.0, eval_every=100, checkpoint_every=500)
@@ -64,25 +70,24 @@ def main(argv=None):
     models = {k: SequenceModel(k, DELIMITER + 1, args.hidden_size, CLASSES, rng=run.rng)
               .to(run.device) for k in args.models}
     optimizers = {k: nn.optim.Adam(m.parameters(), lr=args.lr) for k, m in models.items()}
-    held_out = make_batch(run.eval_rng(), args.eval_size, args.delay)
+    x_test, y_test = make_batch(run.eval_rng(), args.eval_size, args.delay)
+    held_out = tensors(x_test, y_test, run.device)
 
-    def logits_and_targets(model, batch):
-        x, y = batch
-        logits = model(engine.tensor(x, device=run.device))[0]  # (T + 20, B, 9)
-        return logits, y
+    def loss_of(logits, flat_targets):  # logits (T + 20, B, 9)
+        return nn.functional.cross_entropy(logits.reshape(-1, CLASSES), flat_targets)
 
     def loss_fn(model, batch):
-        logits, y = logits_and_targets(model, batch)
-        flat = engine.tensor(y.reshape(-1), device=run.device)
-        return nn.functional.cross_entropy(logits.reshape(-1, CLASSES), flat)
+        x, flat = batch
+        return loss_of(model(x)[0], flat)
 
     def evaluate(model):
-        logits, y = logits_and_targets(model, held_out)
+        logits = model(held_out[0])[0]
         guess = logits.numpy()[-RECALL:].argmax(axis=-1)  # (10, B)
-        return {"cross_entropy": loss_fn(model, held_out).item(),
-                "recall_accuracy": float((guess == y[-RECALL:]).mean())}
+        return {"cross_entropy": loss_of(logits, held_out[1]).item(),
+                "recall_accuracy": float((guess == y_test[-RECALL:]).mean())}
 
-    run.train(models, optimizers, lambda rng: make_batch(rng, args.batch_size, args.delay),
+    run.train(models, optimizers,  # each batch on the device once, for every model
+              lambda rng: tensors(*make_batch(rng, args.batch_size, args.delay), run.device),
               loss_fn, evaluate)
 
     final = run.evaluate(models, evaluate)

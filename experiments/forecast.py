@@ -105,11 +105,11 @@ def main(argv=None):
     def make_batch(rng):
         begin = rng.integers(0, split - args.window, args.batch_size)
         chunk = np.stack([train[b : b + args.window + 1] for b in begin], axis=1)[..., None]
-        return chunk[:-1], chunk[1:]  # inputs x(t), targets x(t + 1): (W, B, 1) each
+        return as_tensor(chunk[:-1]), as_tensor(chunk[1:])  # x(t), x(t + 1): (W, B, 1) each
 
     def loss_fn(model, batch):
         x, y = batch
-        return nn.functional.mse_loss(model(as_tensor(x))[0], as_tensor(y))
+        return nn.functional.mse_loss(model(x)[0], y)
 
     def free_run(model):
         """Forecasts (H, P): read the context, then feed each prediction back in."""

@@ -27,7 +27,7 @@ import numpy as np
 import engine
 import nn
 import rnn
-from experiments.adding import BASELINE, make_batch
+from experiments.adding import BASELINE, as_tensors, last_step_mse, make_batch
 from experiments.common import Run, SequenceModel, base_parser, draw, figure, save_figure
 
 
@@ -88,19 +88,15 @@ def main(argv=None):
         models[k + "_noclip"].load_state_dict(models[k].state_dict())
         models[k + "_noclip"].to(run.device)
     optimizers = {k: nn.optim.Adam(m.parameters(), lr=args.lr) for k, m in models.items()}
-    x, y = (engine.tensor(a, device=run.device)
-            for a in make_batch(run.eval_rng(), args.probe_size, args.seq_len))
+    x, y = as_tensors(make_batch(run.eval_rng(), args.probe_size, args.seq_len), run.device)
     at_init = profiles({k: models[k] for k in args.models}, x, y)
 
-    def loss_fn(model, batch):
-        xb, yb = (engine.tensor(a, device=run.device) for a in batch)
-        return nn.functional.mse_loss(model(xb)[0][-1], yb)
-
     def evaluate(model):
-        return {"mse": nn.functional.mse_loss(model(x)[0][-1], y).item()}
+        return {"mse": last_step_mse(model, (x, y)).item()}
 
-    run.train(models, optimizers, lambda rng: make_batch(rng, args.batch_size, args.seq_len),
-              loss_fn, evaluate,
+    run.train(models, optimizers,
+              lambda rng: as_tensors(make_batch(rng, args.batch_size, args.seq_len), run.device),
+              last_step_mse, evaluate,
               clip={k: 0.0 if k.endswith("_noclip") else args.clip for k in models})
 
     clipped = profiles({k: models[k] for k in args.models}, x, y)

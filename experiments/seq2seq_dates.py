@@ -29,8 +29,9 @@ import numpy as np
 import engine
 import nn
 import rnn
-from experiments.common import Run, base_parser, draw, figure, save_figure
+from experiments.common import LAYERS, Run, base_parser, draw, figure, save_figure
 from rnn.attention import AdditiveAttention, mask_from_lengths
+from rnn.cells import output_of
 
 # ---------------------------------------------------------------- data
 
@@ -119,11 +120,10 @@ class Seq2Seq(nn.Module):
     def __init__(self, kind, embed_size, hidden_size, attention_size, *, rng):
         super().__init__()
         H = hidden_size
-        layer = {"rnn": rnn.RNN, "lstm": rnn.LSTM, "gru": rnn.GRU}[kind]
         cell = {"rnn": rnn.RNNCell, "lstm": rnn.LSTMCell, "gru": rnn.GRUCell}[kind]
         self.kind = kind
         self.source_embedding = nn.Embedding(len(INPUT_CHARS) + 1, embed_size, rng=rng)
-        self.encoder = layer(embed_size, H, bidirectional=True, rng=rng)
+        self.encoder = LAYERS[kind](embed_size, H, bidirectional=True, rng=rng)
         self.bridge = nn.Linear(2 * H, H, rng=rng)
         self.target_embedding = nn.Embedding(len(OUTPUT_CHARS) + 1, embed_size, rng=rng)
         self.attention = AdditiveAttention(H, 2 * H, attention_size, rng=rng)
@@ -132,18 +132,18 @@ class Seq2Seq(nn.Module):
 
     def encode(self, inputs, lengths):
         outputs, h_n = self.encoder(self.source_embedding(inputs), lengths=lengths)  # (S, B, 2H)
-        h_n = h_n[0] if self.kind == "lstm" else h_n  # (2, B, H)
+        h_n = output_of(h_n)  # (2, B, H)
         s = self.bridge(engine.concatenate([h_n[0], h_n[1]], axis=-1)).tanh()  # (B, H)
         state = (s, engine.zeros_like(s)) if self.kind == "lstm" else s
         return outputs.swapaxes(0, 1), state  # (B, S, 2H)
 
     def step(self, token, state, keys, mask):
         """One output character: token (B,) int -> logits (B, 11), state, weights (B, S)."""
-        h = state[0] if self.kind == "lstm" else state
+        h = output_of(state)
         context, weights = self.attention(h, keys, keys, mask)  # (B, 2H), (B, S)
         x = engine.concatenate([self.target_embedding(token), context], axis=-1)
         state = self.cell(x, state)
-        h = state[0] if self.kind == "lstm" else state
+        h = output_of(state)
         return self.head(engine.concatenate([h, context], axis=-1)), state, weights
 
     def forward(self, inputs, lengths, targets=None):
@@ -209,14 +209,15 @@ def main(argv=None):
             targets, device=run.device)
 
     def loss_fn(model, batch):
-        inputs, lengths, targets = tensors(*batch)
+        inputs, lengths, targets = batch
         logits, _ = model(inputs, lengths, targets)  # (10, B, 11)
         return nn.functional.cross_entropy(logits.reshape(-1, len(OUTPUT_CHARS)),
                                            targets.reshape(-1))
 
+    test_inputs, test_lengths, _ = tensors(*test)
+
     def decode(model):
-        inputs, lengths, _ = tensors(*test)
-        logits, weights = model(inputs, lengths)
+        logits, weights = model(test_inputs, test_lengths)
         return logits.numpy().argmax(-1), weights.numpy()  # (10, N), (N, 10, S)
 
     def evaluate(model):
@@ -224,9 +225,9 @@ def main(argv=None):
         right = guesses == test[2]  # (10, N)
         return {"exact_match": float(right.all(0).mean()), "char_accuracy": float(right.mean())}
 
-    def make_batch(rng):
+    def make_batch(rng):  # on the device once, for every model
         texts, _, isos = make_dates(rng, args.batch_size, held_out=False)
-        return encode(texts, isos)
+        return tensors(*encode(texts, isos))
 
     run.train(models, optimizers, make_batch, loss_fn, evaluate)
 

@@ -8,7 +8,10 @@ from experiments import common
 
 
 def numbers(tree):
-    """Every int and float in a JSON tree (bools excluded)."""
+    """Every int and float in a JSON tree (bools excluded); a null, which is how
+    ``write_json`` writes NaN and inf, counts as NaN."""
+    if tree is None:
+        return [math.nan]
     if isinstance(tree, dict):
         return [x for value in tree.values() for x in numbers(value)]
     if isinstance(tree, list):
@@ -40,3 +43,9 @@ def once_per_script(run, tmp_path_factory):
         return cache[name]
 
     return get
+
+
+def check_resumed(out, steps):
+    """The run in ``out`` was resumed: this last process ran only the second half."""
+    timing = json.loads((out / "timing.json").read_text())
+    assert timing["steps_in_this_process"] == steps - steps // 2

@@ -15,7 +15,7 @@ import pytest
 import engine
 import nn
 from experiments import adding, common, copy_memory, forecast, gradient_flow
-from tests.experiments.smoke import check_files_and_metrics, once_per_script
+from tests.experiments.smoke import check_files_and_metrics, check_resumed, once_per_script
 
 STEPS = 4
 SCRIPTS = {
@@ -59,6 +59,7 @@ def test_one_seed_gives_the_same_bytes(name, reference, tmp_path):
 def test_stop_and_resume_equals_an_uninterrupted_run(name, reference, tmp_path):
     run(name, tmp_path, STEPS // 2)
     assert run(name, tmp_path, STEPS, "--resume") == reference(name)[1]
+    check_resumed(tmp_path, STEPS)
 
 
 def test_a_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path):

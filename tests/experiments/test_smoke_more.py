@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from experiments import char_lm, digits, seq2seq_dates
-from tests.experiments.smoke import check_files_and_metrics, once_per_script
+from tests.experiments.smoke import check_files_and_metrics, check_resumed, once_per_script
 
 STEPS = 4
 
@@ -73,6 +73,7 @@ def test_one_seed_gives_the_same_bytes(name, run, uninterrupted, tmp_path):
 def test_stop_and_resume_equals_an_uninterrupted_run(name, run, uninterrupted, tmp_path):
     run(name, tmp_path, STEPS // 2)
     assert run(name, tmp_path, STEPS, "--resume") == uninterrupted(name)[1]
+    check_resumed(tmp_path, STEPS)
 
 
 def test_char_lm_records_the_corpus_hash_and_samples(corpus, uninterrupted):
