@@ -12,17 +12,11 @@ on random inputs against:
                 (rnn/fused_ops.py), and the page's lstm_sequence(_backward) against
                 rnn.LSTM (unrolled, autograd) and rnn.fused.lstm_sequence
 
-So if the page's math and the code's ever part, a test here fails.
-
-It also holds every page of docs/ to what it says its code prints (test_docs only checks
-that the blocks run): ``print(x.shape)  # (2, 4)`` must print ``(2, 4)``, a comment that
-starts with True/False words must match the printed booleans, and a ```text block right
-under a ```python block must be its output; and every ``page.md#heading`` link must
-name a heading that exists.
+So if the page's math and the code's ever part, a test here fails. (What every page
+says its code prints is checked by test_docs.)
 """
 
 import pathlib
-import re
 
 import numpy as np
 import pytest
@@ -30,9 +24,9 @@ import pytest
 import engine
 import rnn
 from rnn import fused  # the whole-sequence ops, backward written by hand (rnn/fused_ops.py)
+from tests.test_docs import BLOCK
 
 PAGE = pathlib.Path(__file__).resolve().parent.parent / "docs" / "bptt.md"
-BLOCK = re.compile(r"^```python\n(.*?)^```", re.DOTALL | re.MULTILINE)
 
 
 @pytest.fixture(scope="module")
@@ -236,110 +230,3 @@ def test_page_lstm_sequence_matches_the_fused_op(page, seed):
     for key, tensor in code.items():
         np.testing.assert_allclose(by_hand[key], tensor.grad.numpy(), rtol=1e-9, atol=1e-11,
                                    err_msg=f"lstm_sequence_backward vs fused: {key}")
-
-
-# ---------------------------------------------------------------- the pages' printed claims
-
-DOCS = sorted((PAGE.parent).glob("*.md"))
-OUTPUT = re.compile(r"^```python\n((?:(?!```).)*?)^```\n\n?```text\n((?:(?!```).)*?)^```",
-                    re.DOTALL | re.MULTILINE)
-BOOL = re.compile(r"^(True|False)\b")
-NUMBER = r"-?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?"
-VALUES = re.compile(  # a comment that is an output: numbers, shapes, booleans, arrays, tensor(...)
-    rf"^(?:(?:True|False|nan|{NUMBER}|\((?:\d+, )*\d*,?\)|tensor\(.*\)|[\[\]]+[^:]*)\s*)+$")
-
-
-def _claimed(comment):
-    """What a print's comment claims it prints: ('exact', text) when the comment starts
-    with an output (up to a ': ' or ' = ' that begins an explanation), ('bools', [...])
-    when it starts with True/False words, else None (prose)."""
-    text = comment.lstrip("#").strip()
-    head = re.split(r":\s|\s=\s|\.\.\.", text)[0].strip()
-    if head and VALUES.match(head):
-        return "exact", " ".join(head.split())
-    words = []
-    while (match := BOOL.match(text)) is not None:
-        words.append(match.group(1) == "True")
-        text = text[match.end():].lstrip(" ,:")
-    return ("bools", words) if words else None
-
-
-@pytest.mark.parametrize("page_path", DOCS, ids=lambda p: p.name)
-def test_printed_outputs_are_what_the_comments_say(page_path, tmp_path, monkeypatch):
-    """``print(...)  # (2, 4) True`` in the docs is a claim: run the page's blocks (as
-    test_docs does) and check that each such print writes exactly that (or, for a comment
-    that starts with True/False words and goes on in prose, exactly those booleans). A
-    ```text block right after a ```python block is that block's output, line for line."""
-    import ast
-    import io
-    import sys
-
-    monkeypatch.chdir(tmp_path)
-    namespace = {"__name__": f"docs_claims_{page_path.stem}"}
-    text = page_path.read_text()
-    shown = dict(OUTPUT.findall(text))  # python block -> the text block right after it
-    for number, block in enumerate(BLOCK.findall(text), start=1):
-        label = f"{page_path.name} block {number}"
-        lines = block.splitlines()
-        claims = {}  # (first line, last line) of a print call -> what its comment claims
-        for node in ast.walk(ast.parse(block)):
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-                    and node.func.id == "print"):
-                line = lines[node.end_lineno - 1]
-                claim = _claimed(line[line.index("#"):]) if "#" in line else None
-                if claim is not None:
-                    claims[(node.lineno, node.end_lineno)] = claim
-        printed = []
-
-        def recording_print(*args, printed=printed, **kwargs):
-            buffer = io.StringIO()
-            print(*args, **{**kwargs, "file": buffer})
-            printed.append((sys._getframe(1).f_lineno, buffer.getvalue()))
-
-        namespace["print"] = recording_print
-        exec(compile(block, label, "exec"), namespace)
-        if block in shown:  # a table printed by the block, pasted below it: the same
-            got = [" ".join(line.split()) for text in (t for _, t in printed)
-                   for line in text.splitlines()]
-            want = [" ".join(line.split()) for line in shown[block].splitlines()]
-            assert got == want, f"{label} prints\n" + "\n".join(got)
-        for (first, last), (kind, claimed) in claims.items():
-            outputs = [text for line, text in printed if first <= line <= last]
-            if not outputs and "torch" in namespace and namespace["torch"] is None:
-                continue  # a PyTorch-only line (pytorch.md) on a machine without PyTorch
-            assert outputs, f"{label}, line {last}: the print claiming {claimed!r} never ran"
-            for text in outputs:
-                if kind == "exact":
-                    got = " ".join(text.split())
-                else:
-                    got = [word == "True" for word in re.findall(r"\b(True|False)\b", text)]
-                assert got == claimed, (
-                    f"{label}, line {last}: printed {text.strip()!r}, the comment claims "
-                    f"{claimed!r}")
-
-
-# ---------------------------------------------------------------- anchors
-
-LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
-
-
-def _anchors(page_path):
-    """GitHub's anchors for the headings of a page: lower case, punctuation dropped,
-    spaces to hyphens ("## The layout of `h_n`" -> "the-layout-of-h_n")."""
-    text = re.sub(r"^```.*?^```", "", page_path.read_text(), flags=re.DOTALL | re.MULTILINE)
-    headings = re.findall(r"^#+ (.+)$", text, flags=re.MULTILINE)
-    return {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-") for h in headings}
-
-
-@pytest.mark.parametrize("page_path", DOCS, ids=lambda p: p.name)
-def test_links_to_headings_resolve(page_path):
-    """test_docs checks that linked files exist; this checks the #anchor part too."""
-    broken = []
-    for target in LINK.findall(page_path.read_text()):
-        if "#" not in target or re.match(r"^[a-z]+://", target):
-            continue
-        path, anchor = target.split("#", 1)
-        linked = (page_path.parent / path) if path else page_path
-        if linked.suffix == ".md" and anchor not in _anchors(linked):
-            broken.append(target)
-    assert not broken, f"{page_path.name} links to missing headings: {broken}"
