@@ -74,6 +74,13 @@ def output_of(state):
     return state[0] if isinstance(state, (tuple, list)) else state
 
 
+def check_sizes(name, **sizes):
+    """Raise a ValueError naming ``name`` and the size unless every size is a positive int."""
+    for what, size in sizes.items():
+        if not isinstance(size, (int, np.integer)) or size < 1:
+            raise ValueError(f"{name}: {what} must be a positive int; got {size!r}")
+
+
 # ---------------------------------------------------------------- Cell
 
 
@@ -98,10 +105,7 @@ class Cell(nn.Module):
 
     def __init__(self, input_size, hidden_size):
         super().__init__()
-        name = type(self).__name__
-        for what, size in (("input_size", input_size), ("hidden_size", hidden_size)):
-            if not isinstance(size, (int, np.integer)) or size < 1:
-                raise ValueError(f"{name}: {what} must be a positive int; got {size!r}")
+        check_sizes(type(self).__name__, input_size=input_size, hidden_size=hidden_size)
         self.input_size = int(input_size)
         self.hidden_size = int(hidden_size)
 

@@ -12,13 +12,13 @@ each step, the same math as the cells; the fused ops restate it by hand for spee
 the tests hold the two together.
 """
 
-import numpy as np
 
 import engine
 import nn
 import nn.functional
 from rnn.cells import (
     cell_parameters,
+    check_sizes,
     gru_cell,
     lstm_cell,
     map_state,
@@ -77,10 +77,7 @@ class RNNBase(nn.Module):
                  dtype="float32", device=None):
         super().__init__()
         name = type(self).__name__
-        for what, size in (("input_size", input_size), ("hidden_size", hidden_size),
-                           ("num_layers", num_layers)):
-            if not isinstance(size, (int, np.integer)) or size < 1:
-                raise ValueError(f"{name}: {what} must be a positive int; got {size!r}")
+        check_sizes(name, input_size=input_size, hidden_size=hidden_size, num_layers=num_layers)
         if not 0 <= dropout < 1:
             raise ValueError(f"{name}: dropout must be in [0, 1); got {dropout!r}")
         self.mode = mode
