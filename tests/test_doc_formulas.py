@@ -49,6 +49,9 @@ CELLS = {  # name: (rnn cell class, page forward, page backward, has a cell stat
     "gru": (rnn.GRUCell, "gru_step", "gru_step_backward", False),
 }
 SIZES = [(1, 1, 1), (2, 3, 4), (5, 2, 3)]  # (B, I, H)
+every_case = pytest.mark.parametrize(  # each cell at each size with three seeds
+    "name, B, I, H, seed", [(name, *size, seed) for name in CELLS for size in SIZES
+                            for seed in (0, 1, 2)])
 
 
 def _case(name, B, I, H, seed):
@@ -63,9 +66,7 @@ def _case(name, B, I, H, seed):
     return cell, p, data
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2])
-@pytest.mark.parametrize("B, I, H", SIZES)
-@pytest.mark.parametrize("name", list(CELLS))
+@every_case
 def test_forward_formulas_match_the_cells(page, name, B, I, H, seed):
     cell, p, d = _case(name, B, I, H, seed)
     _, forward, _, has_c = CELLS[name]
@@ -80,9 +81,7 @@ def test_forward_formulas_match_the_cells(page, name, B, I, H, seed):
     np.testing.assert_allclose(h_page, h_code.numpy(), rtol=1e-12, atol=1e-12)
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2])
-@pytest.mark.parametrize("B, I, H", SIZES)
-@pytest.mark.parametrize("name", list(CELLS))
+@every_case
 def test_backward_formulas_match_autograd(page, name, B, I, H, seed):
     """The page's hand-derived gradients equal engine autograd through rnn/cells.py."""
     cell, p, d = _case(name, B, I, H, seed)
