@@ -4,7 +4,7 @@ This is the only file that imports CuPy, and it does so lazily: without CuPy
 (or without a GPU) everything on the CPU works and asking for ``"cuda"`` raises
 a RuntimeError that says what is missing.
 
-Contents: get_cupy, cuda_available, parse_device, device_of, xp_of,
+Contents: get_cupy, cuda_available, device, parse_device, device_of, xp_of,
 to_device, is_array, as_array, to_numpy, elementwise_kernel, raw_kernel, scatter_add.
 """
 
@@ -44,23 +44,54 @@ def cuda_available():
     return not isinstance(_import_cupy(), str)
 
 
-def parse_device(device):
-    """Normalise 'cpu' | 'cuda' | 'cuda:N' to 'cpu' or 'cuda:N'."""
-    device = str(device)
-    if device == "cpu":
-        return "cpu"
-    if device == "cuda":
-        return "cuda:0"
-    if device.startswith("cuda:") and device[5:].isdigit():
-        return device
-    raise ValueError(f"unknown device {device!r}; expected 'cpu', 'cuda' or 'cuda:N'")
+class device(str):
+    """A device, PyTorch's ``torch.device``: 'cpu', 'cuda' or 'cuda:N', which compares
+    equal to its name (``device("cuda:1") == "cuda:1"``), with ``type`` and ``index``.
+
+    >>> device("cuda", 1), device("cpu") == "cpu", device("cuda:1").index
+    (device(type='cuda', index=1), True, 1)
+    """
+
+    def __new__(cls, type_or_name, index=None):
+        if isinstance(type_or_name, device) and index is None:
+            return type_or_name
+        if isinstance(type_or_name, int) and not isinstance(type_or_name, bool):
+            type_or_name, index = "cuda", type_or_name  # a bare ordinal is a GPU, as in PyTorch
+        name = str(type_or_name) if index is None else f"{type_or_name}:{index}"
+        kind, colon, number = name.partition(":")
+        if kind not in ("cpu", "cuda") or (colon and not (kind == "cuda" and number.isdigit())):
+            raise ValueError(f"unknown device {name!r}; expected 'cpu', 'cuda' or 'cuda:N'")
+        return super().__new__(cls, name)
+
+    type = property(lambda self: self.partition(":")[0])
+    index = property(lambda self: int(self[5:]) if self.startswith("cuda:") else None)
+
+    def __repr__(self):
+        index = "" if self.index is None else f", index={self.index}"
+        return f"device(type='{self.type}'{index})"
+
+    __hash__ = str.__hash__
+
+
+CPU = device("cpu")
+
+
+@functools.cache
+def _gpu(number):
+    return device("cuda", number)
+
+
+def parse_device(name):
+    """Normalise 'cpu' | 'cuda' | 'cuda:N' (a string or a ``device``) to 'cpu' or 'cuda:N'."""
+    name = device(name)
+    return "cuda:0" if name == "cuda" else str(name)
 
 
 def device_of(array):
-    """'cpu' for a NumPy array (or scalar), 'cuda:N' for a CuPy array on GPU N."""
+    """The ``device`` of an array: 'cpu' for NumPy (or a scalar), 'cuda:N' for CuPy on GPU N."""
     if isinstance(array, (np.ndarray, np.generic)):
-        return "cpu"
-    return f"cuda:{array.device.id}"
+        return CPU
+    return _gpu(array.device.id)
 
 
 def xp_of(array):

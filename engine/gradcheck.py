@@ -42,24 +42,24 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, mode="full", seed=0):
             )
     rng = np.random.default_rng(seed)
     out = fn(*inputs)
-    xp = backend.xp_of(out.data)
+    xp = backend.xp_of(out.array)
     weight = xp.asarray(rng.standard_normal(out.shape))
 
     def objective():
         with no_grad():
-            return float((fn(*inputs).data * weight).sum())
+            return float((fn(*inputs).array * weight).sum())
 
     saved_grads = [inputs[i].grad for i in checked]
     for i in checked:
         inputs[i].grad = None
     out.backward(Tensor(weight))
-    analytic = [backend.to_numpy(inputs[i].grad.data) if inputs[i].grad is not None
+    analytic = [backend.to_numpy(inputs[i].grad.array) if inputs[i].grad is not None
                 else np.zeros(inputs[i].shape) for i in checked]
     for i, grad in zip(checked, saved_grads):
         inputs[i].grad = grad
 
     for i, grad in zip(checked, analytic):
-        data = inputs[i].data
+        data = inputs[i].array
         if mode == "full":
             numeric = np.zeros(data.shape)
             for k in np.ndindex(data.shape):

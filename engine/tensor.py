@@ -1,11 +1,13 @@
 """The autograd core, read top to bottom.
 
 Contents:
-    grad mode      no_grad, enable_grad, is_grad_enabled
+    grad mode      no_grad, enable_grad, set_grad_enabled, inference_mode, is_grad_enabled
     Function       one op: forward and backward on raw arrays, apply() records the graph
     unbroadcast    undoes NumPy broadcasting in backward, in one place
+    Size           a shape, as ``size()`` returns it
     Tensor         an array + requires_grad + grad + the Function that made it
-    backward       iterative walk over the graph, latest node first
+    in place       version counters, PyTorch's in-place rules, the Assign node
+    backward       iterative walk over the graph, latest node first; autograd's ``grad``
     operators      the dunders, written out, one line each
 
 A Tensor made by an op remembers its Function (``_ctx``); the Function
@@ -16,6 +18,12 @@ an RNN unrolled over 10,000 steps is a deep graph, as in Chainer's
 ``_get_ordered_func_heap``). A node is created after the nodes of its inputs,
 so each one's backward runs once, after every consumer of its outputs has
 contributed: a value used twice gets the sum of both paths.
+
+In-place ops follow PyTorch. Every tensor has a version counter (shared by the
+views of one array), bumped by each in-place change; a node records the
+versions of the arrays its backward reads, and ``backward()`` refuses to use
+one that changed since. An in-place op on a tensor in the graph records an
+``Assign`` node, so the gradient reaches the assigned value.
 """
 
 import functools
@@ -24,7 +32,7 @@ import itertools
 
 import numpy as np
 
-from engine import backend
+from engine import backend, dtypes
 
 # ---------------------------------------------------------------- grad mode
 
@@ -36,6 +44,38 @@ class _GradMode:
 def is_grad_enabled():
     """Whether ops currently record the graph."""
     return _GradMode.enabled
+
+
+class set_grad_enabled:
+    """Turn recording on or off: as a function call, a context manager or a decorator.
+
+    >>> x = tensor([1.0, 2.0], requires_grad=True)
+    >>> with set_grad_enabled(False):
+    ...     y = x * 2
+    >>> y.requires_grad
+    False
+    """
+
+    def __init__(self, mode):
+        self._previous = _GradMode.enabled
+        _GradMode.enabled = bool(mode)
+
+    def __enter__(self):
+        pass
+
+    def __exit__(self, *exc_info):
+        _GradMode.enabled = self._previous
+
+    def __call__(self, func):
+        mode = _GradMode.enabled
+        _GradMode.enabled = self._previous  # as a decorator it changes nothing until called
+
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            with set_grad_enabled(mode):
+                return func(*args, **kwargs)
+
+        return wrapper
 
 
 class no_grad:
@@ -72,6 +112,13 @@ class enable_grad(no_grad):
     _mode = True
 
 
+class inference_mode(no_grad):
+    """PyTorch's ``inference_mode``: here the same as ``no_grad`` (``mode=False``: recording on)."""
+
+    def __init__(self, mode=True):
+        self._mode = not mode
+
+
 # ---------------------------------------------------------------- Function
 
 
@@ -85,6 +132,11 @@ class Function:
     backend (numpy or cupy). Gradients may come back in the broadcast output
     shape; the backward walk reduces them to each input's shape.
     Arrays that backward needs are stored as attributes of ``self``.
+
+    What backward reads is declared, so that an in-place change of it is caught:
+    ``saved_inputs`` (the indices of the inputs whose arrays it keeps; None, the
+    default, for all of them) and ``saves_output`` (whether it keeps its output).
+    An op whose outputs are views of its first input's memory sets ``view``.
     """
 
     parents = ()  # the input Tensors, in order
@@ -93,25 +145,34 @@ class Function:
     retained = None  # {output index: Tensor} for non-leaf outputs that retain_grad()
     released = False  # True once backward() has freed what this node saved
     sequence = 0  # creation order of recorded nodes: each is later than its inputs' nodes
+    saved_inputs = None  # indices of the inputs backward reads (None: all)
+    saves_output = False  # backward reads the output array
+    view = False  # the outputs share the first input's memory
+    output_counter = None  # the output's version counter, once made, when backward reads it
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # once per class, not per call: what apply() must record
+        cls._saves = cls.saved_inputs != () or cls.saves_output
 
     @classmethod
     def apply(cls, *inputs, **options):
         """Run forward on the inputs' arrays and record the node if needed."""
         if len(inputs) > 1:
             _check_compatible(cls.__name__, inputs)
-        ctx = cls()
+        node = cls()
         try:
-            out = ctx.forward(*[t.data for t in inputs], **options)
+            out = node.forward(*[t.array for t in inputs], **options)
         except (ValueError, IndexError) as error:
             shapes = ", ".join(str(t.shape) for t in inputs)
             raise type(error)(f"{cls.__name__}: {error} (input shapes: {shapes})") from None
         needs = tuple([t.requires_grad for t in inputs]) if _GradMode.enabled else ()
         requires_grad = True in needs
+        ctx = None
         if requires_grad:
+            ctx = node
             ctx.parents, ctx.needs_input_grad = inputs, needs
             ctx.sequence = next(_creation_order)  # later than the nodes of its inputs
-        else:
-            ctx = None
         if type(out) is not np.ndarray:  # a NumPy scalar, a CuPy array or several outputs
             if isinstance(out, np.generic):  # NumPy turns 0-d results into scalars
                 out = np.asarray(out)
@@ -119,8 +180,15 @@ class Function:
                 if ctx is not None:
                     ctx.num_outputs = len(out)
                     ctx.output_meta = [(o.shape, o.dtype) for o in out]
-                return tuple(Tensor._make(o, requires_grad, ctx, i) for i, o in enumerate(out))
-        return Tensor._make(out, requires_grad, ctx, 0)
+                outs = tuple(Tensor._make(o, requires_grad, ctx, i) for i, o in enumerate(out))
+                if node.view:
+                    for o in outs:
+                        o._version = _counter(inputs[0])
+                return outs
+        result = Tensor._make(out, requires_grad, ctx, 0)
+        if cls.view and node.view:
+            result._version = _counter(inputs[0])  # one array, one counter
+        return result
 
     def forward(self, *arrays, **options):
         raise NotImplementedError
@@ -134,25 +202,28 @@ class Function:
         self.released = True
 
 
-_creation_order = itertools.count()
+_creation_order = itertools.count()  # numbers nodes and in-place changes, in the order made
+Function._saves = True  # what __init_subclass__ computes for subclasses
 
 
 def _check_compatible(op_name, inputs):
     """Raise before any work if the inputs live on two devices or mix float dtypes."""
-    first = inputs[0].data
-    on_cpu = isinstance(first, np.ndarray)
+    first = inputs[0].array
+    kind = type(first)
     for other in inputs[1:]:
-        data = other.data
-        if isinstance(data, np.ndarray) != on_cpu or (
-            not on_cpu and other.device != inputs[0].device
-        ):
+        array = other.array
+        if type(array) is not kind:  # rare: NumPy and CuPy (or an ndarray subclass)
+            apart = isinstance(array, np.ndarray) != isinstance(first, np.ndarray)
+        else:
+            apart = kind is not np.ndarray and other.device != inputs[0].device  # two GPUs
+        if apart:
             raise RuntimeError(
                 f"{op_name}: inputs are on different devices: {inputs[0].device} and {other.device}"
             )
-        if data.dtype != first.dtype and data.dtype.kind == "f" == first.dtype.kind:
+        if array.dtype != first.dtype and array.dtype.kind == "f" == first.dtype.kind:
             raise TypeError(
-                f"{op_name}: inputs have different float dtypes: {first.dtype} and {data.dtype}"
-                " (no silent upcast; convert one with .astype())"
+                f"{op_name}: inputs have different float dtypes: {first.dtype} and {array.dtype}"
+                " (no silent upcast; convert one with .to(dtype))"
             )
 
 
@@ -176,19 +247,41 @@ def unbroadcast(grad, shape, op_name="op"):
 # ---------------------------------------------------------------- Tensor
 
 
+class Size(tuple):
+    """A shape, as ``Tensor.size()`` returns it: a tuple, with ``numel()``.
+
+    >>> Size((2, 3)), Size((2, 3)).numel(), Size((2, 3)) == (2, 3)
+    (Size([2, 3]), 6, True)
+    """
+
+    def numel(self):
+        return int(np.prod(self, dtype=np.int64))
+
+    def __repr__(self):
+        return f"Size({list(self)})"
+
+    def __getitem__(self, index):
+        picked = tuple.__getitem__(self, index)
+        return Size(picked) if isinstance(index, slice) else picked
+
+
 def _to_array(data, dtype):
     """NumPy or CuPy array from data, by the rules of ``tensor()``."""
     if isinstance(data, Tensor):
-        data = data.data.copy()
+        data = data.array.copy()
     elif backend.is_array(data):
         pass  # an array keeps its dtype (and device)
     else:
         python_data = not isinstance(data, np.generic)  # a NumPy scalar keeps its dtype
+        if isinstance(data, (list, tuple)) and any(isinstance(x, Tensor) for x in data):
+            data = [x.tolist() if isinstance(x, Tensor) else x for x in data]
         data = np.asarray(data)
         if dtype is None and python_data and data.dtype == np.float64:
-            data = data.astype(np.float32)  # Python floats default to float32
-    if dtype is not None and data.dtype != np.dtype(dtype):
-        data = data.astype(dtype)
+            data = data.astype(dtypes.get_default_dtype())  # Python floats: the default dtype
+    if dtype is not None:
+        dtype = dtypes.as_dtype(dtype)
+        if data.dtype != dtype:
+            data = data.astype(dtype)
     return data
 
 
@@ -202,8 +295,9 @@ def _one_tuple(args):
 class Tensor:
     """An n-dimensional array that records how it was made.
 
-    Attributes: ``data`` (numpy or cupy array), ``grad`` (a Tensor of the same
-    shape, dtype and device, or None), ``requires_grad``.
+    Attributes: ``array`` (the numpy or cupy array itself), ``grad`` (a Tensor of
+    the same shape, dtype and device, or None), ``requires_grad``; ``data`` is
+    PyTorch's: a Tensor sharing the array, outside the graph.
 
     >>> x = tensor([1.0, 2.0, 3.0], requires_grad=True)
     >>> (x * x).sum().backward()
@@ -211,84 +305,223 @@ class Tensor:
     tensor([2., 4., 6.])
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_output_index", "__weakref__")
+    __slots__ = ("array", "grad", "requires_grad", "_ctx", "_output_index", "_version",
+                 "__weakref__")
     __array_ufunc__ = None  # numpy defers to our reflected operators: ndarray * Tensor -> Tensor
 
     def __init__(self, data, dtype=None, requires_grad=False, device=None):
-        data = _to_array(data, dtype)
+        array = _to_array(data, dtype)
         if device is not None:
-            data = backend.to_device(data, device)
-        if requires_grad and data.dtype.kind != "f":
-            raise TypeError(f"only float tensors can require grad; got dtype {data.dtype}")
-        self.data = data
+            array = backend.to_device(array, device)
+        if requires_grad and array.dtype.kind != "f":
+            raise TypeError(f"only float tensors can require grad; got dtype {array.dtype}")
+        self.array = array
         self.grad = None
         self.requires_grad = bool(requires_grad)
         self._ctx = None
         self._output_index = 0
+        self._version = None  # made when first needed: [in-place changes, clock of the last]
 
-    @classmethod
-    def _make(cls, data, requires_grad, ctx, output_index):
+    @staticmethod
+    def _make(array, requires_grad, ctx, output_index):
         """Fast constructor used by Function.apply: no conversion, no checks."""
-        out = object.__new__(cls)
-        out.data = data
+        out = _new(Tensor)
+        out.array = array
         out.grad = None
         out.requires_grad = requires_grad
         out._ctx = ctx
         out._output_index = output_index
+        out._version = None
         return out
 
     # -- what it is
-    shape = property(lambda self: self.data.shape)
-    ndim = property(lambda self: self.data.ndim)
-    dtype = property(lambda self: self.data.dtype)
-    size = property(lambda self: self.data.size)
-    device = property(lambda self: backend.device_of(self.data))
+    shape = property(lambda self: self.array.shape)
+    ndim = property(lambda self: self.array.ndim)
+    dtype = property(lambda self: self.array.dtype)
+    device = property(lambda self: backend.device_of(self.array))
+    is_cuda = property(lambda self: not isinstance(self.array, np.ndarray))
     is_leaf = property(lambda self: self._ctx is None)
-    T = property(lambda self: self.transpose())
+    grad_fn = property(lambda self: self._ctx)
+    itemsize = property(lambda self: self.array.itemsize)
+    nbytes = property(lambda self: self.array.nbytes)
+    T = property(lambda self: self.permute(*range(self.ndim - 1, -1, -1)))
+    mT = property(lambda self: self.transpose(-2, -1))
 
+    def size(self, dim=None):
+        """The shape as a ``Size`` (a tuple), or the length of axis ``dim``."""
+        if dim is None:
+            return Size(self.array.shape)
+        return self.array.shape[_dim(dim, self.ndim, "size")]
+
+    def numel(self):
+        return self.array.size
+
+    def dim(self):
+        return self.array.ndim
+
+    def element_size(self):
+        return self.array.itemsize
+
+    def is_floating_point(self):
+        return self.array.dtype.kind == "f"
+
+    @property
+    def _version_number(self):
+        """How many in-place changes this tensor's array has seen (PyTorch's ``_version``)."""
+        return 0 if self._version is None else self._version[0]
+
+    # -- Python's protocols
     def __len__(self):
-        return len(self.data)
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.array.shape[0]
 
-    def __bool__(self):  # a one-element tensor only, as NumPy and PyTorch
-        return bool(self.data)
+    def __iter__(self):
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return iter(self.unbind(0))
+
+    def __bool__(self):  # a one-element tensor only, as PyTorch
+        if self.array.size != 1:
+            raise RuntimeError(f"Boolean value of Tensor with {self.array.size} values is "
+                               "ambiguous; use .any() or .all()")
+        return bool(self.array)
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __index__(self):
+        if self.array.size != 1 or self.array.dtype.kind not in "iub":
+            raise TypeError("only integer tensors of a single element can be converted to an "
+                            f"index; got dtype {self.dtype} and shape {self.shape}")
+        return int(self.item())
+
+    def __array__(self, dtype=None, copy=None):
+        array = backend.to_numpy(self.array)
+        return array if dtype is None else array.astype(dtype)
+
+    def __format__(self, spec):
+        if self.ndim == 0:  # f"{loss:.4f}", as PyTorch
+            return format(self.item(), spec)
+        return object.__format__(self, spec)
 
     def __repr__(self):
-        body = np.array2string(backend.to_numpy(self.data), separator=", ", prefix="tensor(")
+        values = backend.to_numpy(self.array)
+        options = {}
+        if values.dtype.kind == "f":
+            finite = values[np.isfinite(values)]
+            if finite.size and not np.array_equal(finite, np.round(finite)):
+                options = {"precision": 4, "floatmode": "fixed"}  # PyTorch's 4 decimals
+        body = np.array2string(values, separator=", ", prefix="tensor(", threshold=1000,
+                               edgeitems=3, **options)
         extras = "" if self.device == "cpu" else f", device='{self.device}'"
-        if self.dtype not in (np.float32, np.int64, np.bool_):
+        if self.dtype not in (dtypes.get_default_dtype(), np.int64, np.bool_):
             extras += f", dtype={self.dtype}"
-        if self.requires_grad:
+        if self._ctx is not None:
+            extras += f", grad_fn=<{type(self._ctx).__name__}>"
+        elif self.requires_grad:
             extras += ", requires_grad=True"
         return f"tensor({body}{extras})"
 
     # -- conversions (none of them is recorded in the graph)
     def numpy(self):
-        """A NumPy array (a copy from the GPU, or the data itself on the CPU)."""
-        return backend.to_numpy(self.data)
+        """A NumPy array: the array itself on the CPU (memory shared), a copy from the GPU."""
+        return backend.to_numpy(self.array)
 
     def item(self):
-        if self.size != 1:
+        if self.array.size != 1:
             raise ValueError(f"item() needs a tensor with one element; got shape {self.shape}")
-        return self.data.reshape(()).item()
+        return self.array.reshape(()).item()
 
     def tolist(self):
         return self.numpy().tolist()
 
+    @property
+    def data(self):
+        """PyTorch's ``.data``: a Tensor sharing this array, outside the graph, whose
+        in-place changes are not tracked (use ``detach()`` to have them tracked)."""
+        return Tensor._make(self.array, False, None, 0)
+
+    @data.setter
+    def data(self, value):
+        """``t.data = other`` makes ``t`` hold ``other``'s array (a Tensor, or an array)."""
+        if isinstance(value, Tensor):
+            value = value.array
+        elif not backend.is_array(value):
+            raise TypeError(f"assigned data must be a Tensor or an array; got "
+                            f"{type(value).__name__}")
+        self.array = value
+
     def detach(self):
-        """The same data, cut from the graph (shares memory, like PyTorch)."""
-        return Tensor._make(self.data, False, None, 0)
+        """The same array, cut from the graph (memory and version counter shared, as PyTorch)."""
+        out = Tensor._make(self.array, False, None, 0)
+        out._version = _counter(self)
+        return out
 
-    def to(self, device):
-        """A copy on ``device`` ('cpu', 'cuda', 'cuda:N'), gradient flowing back."""
-        from engine.ops.shape import to_device
+    def to(self, *args, device=None, dtype=None, non_blocking=False, copy=False):
+        """``to(device)``, ``to(dtype)``, ``to(device, dtype)``, ``to(other_tensor)``: this
+        tensor itself when nothing changes, else a copy, gradient flowing back."""
+        for arg in args:
+            if isinstance(arg, Tensor):
+                device, dtype = arg.device, arg.dtype
+            elif isinstance(arg, (str, int)) and not _names_a_dtype(arg):
+                device = arg
+            else:
+                dtype = arg
+        out = self
+        if dtype is not None:
+            out = out.astype(dtype)
+        if device is not None:
+            from engine.ops.shape import to_device
 
-        return to_device(self, device)
+            out = to_device(out, device)
+        return out.clone() if copy and out is self else out
 
     def astype(self, dtype):
         """A copy with ``dtype``, gradient flowing back (cast to the input dtype)."""
         from engine.ops.elementwise import astype
 
         return astype(self, dtype)
+
+    def type(self, dtype=None):
+        """The dtype's name without an argument, else ``to(dtype)``."""
+        return str(self.dtype) if dtype is None else self.astype(dtype)
+
+    def type_as(self, other):
+        return self.astype(other.dtype)
+
+    def cpu(self):
+        return self.to("cpu")
+
+    def cuda(self, device=None):
+        return self.to("cuda" if device is None else backend.device(device))
+
+    def float(self):
+        return self.astype(dtypes.float32)
+
+    def double(self):
+        return self.astype(dtypes.float64)
+
+    def half(self):
+        return self.astype(dtypes.float16)
+
+    def long(self):
+        return self.astype(dtypes.int64)
+
+    def int(self):
+        return self.astype(dtypes.int32)
+
+    def short(self):
+        return self.astype(dtypes.int16)
+
+    def byte(self):
+        return self.astype(dtypes.uint8)
+
+    def bool(self):
+        return self.astype(dtypes.bool)
 
     def retain_grad(self):
         """Keep ``.grad`` of this non-leaf tensor after backward (as PyTorch)."""
@@ -301,7 +534,10 @@ class Tensor:
     def requires_grad_(self, requires_grad=True):
         if requires_grad and self.dtype.kind != "f":
             raise TypeError(f"only float tensors can require grad; got dtype {self.dtype}")
-        self.requires_grad = requires_grad
+        if not requires_grad and self._ctx is not None:
+            raise RuntimeError("you can only change requires_grad flags of leaf variables; "
+                               "use detach() for a tensor outside the graph")
+        self.requires_grad = bool(requires_grad)
         return self
 
     def _accumulate(self, grad):
@@ -309,41 +545,91 @@ class Tensor:
         if self.grad is None:
             self.grad = Tensor._make(grad.copy(), False, None, 0)
         else:
-            self.grad.data = self.grad.data + grad
+            self.grad.array = self.grad.array + grad
+
+    # ------------------------------------------------------------ in place
+
+    def _modify(self, compute, *operands):
+        """Give this tensor the value ``compute(self, *operands)``, written into its own array.
+
+        As in PyTorch: its version goes up (so a node that saved the old values
+        refuses to run backward); on a leaf that requires grad it is an error
+        outside ``no_grad``; on a tensor in the graph (or with an operand that
+        requires grad) it is recorded as an ``Assign`` node, so the gradient
+        reaches the new value and, through ``compute``, the old one.
+        """
+        if not self._records(operands):
+            with no_grad():
+                self._write(compute(self, *operands))
+            return self
+        if self._ctx is None and self.requires_grad:
+            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
+                               "operation; do it under no_grad() or on .data")
+        if self._ctx is not None and self._ctx.view:
+            raise NotImplementedError(
+                f"an in-place operation on a view ({type(self._ctx).__name__}) of a tensor in the "
+                "graph is not supported; write it out of place (y = y + x) or on a .clone()")
+        # the old value, in its own memory: nodes that compute() makes may save it
+        before = Tensor._make(self.array.copy(), self.requires_grad, self._ctx,
+                              self._output_index)
+        value = compute(before, *operands)
+        self._write(value)
+        node = Assign.apply(before, value).grad_fn
+        node.previous = (before._ctx, before._output_index)
+        self._ctx, self._output_index, self.requires_grad = node, 0, True
+        return self
+
+    def _records(self, operands):
+        """Whether an in-place change of this tensor by ``operands`` goes into the graph."""
+        return _GradMode.enabled and (self.requires_grad or any(
+            isinstance(o, Tensor) and o.requires_grad for o in operands))
+
+    def _write(self, value):
+        """Copy ``value``'s array into this tensor's own array (same shape; a cast only
+        within a kind: no float into an integer tensor) and bump the version."""
+        array = value.array if isinstance(value, Tensor) else value
+        if array.shape != self.shape:
+            raise RuntimeError(f"output with shape {self.shape} doesn't match the broadcast "
+                               f"shape {array.shape}")
+        if array.dtype != self.dtype and not np.can_cast(array.dtype, self.dtype, "same_kind"):
+            raise RuntimeError(f"result type {array.dtype} can't be cast to the desired output "
+                               f"type {self.dtype}")
+        self.array[...] = array
+        self._bump_version()
+
+    def _bump_version(self):
+        """Count an in-place change of this array (and of every view sharing it)."""
+        counter = _counter(self)
+        counter[0] += 1
+        counter[1] = _last_change[0] = next(_creation_order)
+
+    def __setitem__(self, index, value):
+        """``t[index] = value``: written into t's array; recorded when gradients flow
+        (PyTorch's CopySlices), so that they reach ``value``."""
+        from engine.ops.shape import index_arrays, set_item
+
+        if self._records((value,)):
+            self._modify(set_item, index, value)
+            return
+        array = value.array if isinstance(value, Tensor) else value
+        if backend.is_array(array):
+            array = backend.to_device(array, self.device)
+        self.array[index_arrays(index, self.array)] = array
+        self._bump_version()
 
     # ------------------------------------------------------------ backward
 
-    def backward(self, grad=None, retain_graph=False):
-        """Accumulate d(self)/d(leaf) * grad into ``.grad`` of every leaf that requires grad.
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        """Accumulate d(self)/d(leaf) * gradient into ``.grad`` of every leaf that requires
+        grad (or of ``inputs`` only, when given).
 
-        ``grad`` defaults to 1 for a one-element tensor. The graph (and the
+        ``gradient`` defaults to 1 for a one-element tensor. The graph (and the
         arrays it saved) is freed afterwards unless ``retain_graph=True``.
         """
-        if not self.requires_grad:
-            raise RuntimeError("backward(): this tensor does not require grad and has no graph")
-        if grad is None:
-            if self.size != 1:
-                raise RuntimeError(
-                    f"backward(): grad can be implicit only for a one-element tensor; got shape "
-                    f"{self.shape}: pass grad= of that shape"
-                )
-            grad = backend.xp_of(self.data).ones_like(self.data)
-        else:
-            grad = grad.data if isinstance(grad, Tensor) else grad
-            if not hasattr(grad, "shape"):
-                raise TypeError(f"backward(): grad must be a Tensor or an array of shape "
-                                f"{self.shape}; got {type(grad).__name__}")
-            if grad.shape != self.shape:
-                raise ValueError(
-                    f"backward(): grad has shape {grad.shape}, expected the tensor's {self.shape}"
-                )
-            if type(grad) is not type(self.data):
-                raise RuntimeError(f"backward(): grad is not on the tensor's device {self.device}")
-            grad = grad.astype(self.dtype, copy=False)
-        if self._ctx is None:
-            self._accumulate(grad)
-            return
-        _run_backward(self._ctx, self._output_index, grad, retain_graph)
+        if create_graph:
+            raise NotImplementedError("backward(create_graph=True): higher-order gradients are "
+                                      "not supported yet")
+        _backward([self], [gradient], bool(retain_graph), inputs)
 
     # ------------------------------------------------------------ operators
     # Each line calls the op; reflected forms put the operands back in order.
@@ -372,6 +658,15 @@ class Tensor:
     def __rtruediv__(self, other):  # other / self
         return ops.div(other, self)
 
+    def __floordiv__(self, other):
+        return ops.floor_divide(self, other)
+
+    def __rfloordiv__(self, other):  # other // self
+        return ops.floor_divide(other, self)
+
+    def __mod__(self, other):
+        return ops.remainder(self, other)
+
     def __pow__(self, exponent):
         return ops.pow(self, exponent)
 
@@ -387,21 +682,58 @@ class Tensor:
     def __neg__(self):
         return ops.neg(self)
 
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return ops.abs(self)
+
+    def __invert__(self):
+        return ops.logical_not(self)
+
+    def __and__(self, other):
+        return ops.logical_and(self, other)
+
+    def __or__(self, other):
+        return ops.logical_or(self, other)
+
+    def __xor__(self, other):
+        return ops.logical_xor(self, other)
+
     def __getitem__(self, index):
         return ops.getitem(self, index)
 
-    # comparisons give bool tensors outside the graph (== and != keep Python identity)
+    # in place: t += x changes t's own array (see _modify)
+    def __iadd__(self, other):
+        return self._modify(ops.add, other)
+
+    def __isub__(self, other):
+        return self._modify(ops.sub, other)
+
+    def __imul__(self, other):
+        return self._modify(ops.mul, other)
+
+    def __itruediv__(self, other):
+        return self._modify(ops.div, other)
+
+    # comparisons give bool tensors outside the graph; hashing stays by identity
+    def __eq__(self, other):
+        return False if other is None else ops.eq(self, other)
+
+    def __ne__(self, other):
+        return True if other is None else ops.ne(self, other)
+
     def __lt__(self, other):
-        return ops.less(self, other)
+        return ops.lt(self, other)
 
     def __le__(self, other):
-        return ops.less_equal(self, other)
+        return ops.le(self, other)
 
     def __gt__(self, other):
-        return ops.less(other, self)
+        return ops.gt(self, other)
 
     def __ge__(self, other):
-        return ops.less_equal(other, self)
+        return ops.ge(self, other)
 
     __hash__ = object.__hash__
 
@@ -432,35 +764,48 @@ class Tensor:
     def clip(self, min=None, max=None):
         return ops.clip(self, min, max)
 
-    def sum(self, axis=None, keepdims=False):
-        return ops.sum(self, axis, keepdims)
+    def sum(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        return ops.sum(self, dim, keepdim, axis=axis, keepdims=keepdims)
 
-    def mean(self, axis=None, keepdims=False):
-        return ops.mean(self, axis, keepdims)
+    def mean(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        return ops.mean(self, dim, keepdim, axis=axis, keepdims=keepdims)
 
-    def max(self, axis=None, keepdims=False):
-        return ops.max(self, axis, keepdims)
+    def max(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        return ops.max(self, dim, keepdim, axis=axis, keepdims=keepdims)
 
-    def min(self, axis=None, keepdims=False):
-        return ops.min(self, axis, keepdims)
+    def min(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        return ops.min(self, dim, keepdim, axis=axis, keepdims=keepdims)
 
-    def logsumexp(self, axis=None, keepdims=False):
-        return ops.logsumexp(self, axis, keepdims)
+    def logsumexp(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        return ops.logsumexp(self, dim, keepdim, axis=axis, keepdims=keepdims)
 
-    def softmax(self, axis=-1):
-        return ops.softmax(self, axis)
+    def softmax(self, dim=-1, *, axis=None):
+        return ops.softmax(self, dim, axis=axis)
 
-    def log_softmax(self, axis=-1):
-        return ops.log_softmax(self, axis)
+    def log_softmax(self, dim=-1, *, axis=None):
+        return ops.log_softmax(self, dim, axis=axis)
 
     def reshape(self, *shape):  # x.reshape(2, 3) or x.reshape((2, 3))
         return ops.reshape(self, _one_tuple(shape))
 
-    def transpose(self, *axes):  # x.transpose(1, 0) or x.transpose((1, 0)); none: reversed
-        return ops.transpose(self, _one_tuple(axes) or None)
+    def view(self, *shape):  # a reshape: NumPy returns a view wherever one exists
+        return ops.reshape(self, _one_tuple(shape))
 
-    def permute(self, *axes):
-        return ops.transpose(self, _one_tuple(axes))
+    def view_as(self, other):
+        return ops.reshape(self, other.shape)
+
+    def transpose(self, *dims):  # x.transpose(0, 1) swaps two axes, as PyTorch
+        if len(dims) == 2 and all(isinstance(d, (int, np.integer)) for d in dims):
+            return ops.swapaxes(self, *dims)
+        return ops.transpose(self, _one_tuple(dims) or None)
+
+    def t(self):
+        if self.ndim > 2:
+            raise ValueError(f"t() expects a tensor of at most 2 dimensions; got {self.ndim}")
+        return self if self.ndim < 2 else ops.swapaxes(self, 0, 1)
+
+    def permute(self, *dims):
+        return ops.permute(self, _one_tuple(dims))
 
     def swapaxes(self, axis1, axis2):
         return ops.swapaxes(self, axis1, axis2)
@@ -468,36 +813,226 @@ class Tensor:
     def broadcast_to(self, shape):
         return ops.broadcast_to(self, shape)
 
-    def squeeze(self, axis=None):
-        return ops.squeeze(self, axis)
+    def squeeze(self, dim=None, *, axis=None):
+        return ops.squeeze(self, dim, axis=axis)
 
-    def unsqueeze(self, axis):
-        return ops.unsqueeze(self, axis)
+    def unsqueeze(self, dim):
+        return ops.unsqueeze(self, dim)
+
+    def unbind(self, dim=0):
+        return ops.unbind(self, dim)
 
     def matmul(self, other):
         return ops.matmul(self, other)
+
+    def clone(self):
+        return ops.clone(self)
+
+    def contiguous(self):
+        return self
+
+    # in place, PyTorch's spellings (see _modify)
+    def add_(self, other, alpha=1):
+        return self._modify(ops.add, other if alpha == 1 else other * alpha)
+
+    def sub_(self, other, alpha=1):
+        return self._modify(ops.sub, other if alpha == 1 else other * alpha)
+
+    def mul_(self, other):
+        return self._modify(ops.mul, other)
+
+    def div_(self, other):
+        return self._modify(ops.div, other)
+
+    def zero_(self):
+        return self._modify(ops.copy_of, 0)
+
+    def fill_(self, value):
+        return self._modify(ops.copy_of, value)
+
+    def copy_(self, src):
+        return self._modify(ops.copy_of, src)
+
+
+def _dim(dim, ndim, op_name):
+    """One axis (negatives count from the end), checked against ``ndim``."""
+    if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
+        raise TypeError(f"{op_name}: dim must be an int; got {dim!r}")
+    if not -max(ndim, 1) <= dim < max(ndim, 1):
+        raise IndexError(f"{op_name}: dimension {dim} is out of range for a tensor of "
+                         f"{ndim} dimensions")
+    return dim % max(ndim, 1)
+
+
+def _names_a_dtype(value):
+    """Whether a string (or int) passed to ``to()`` names a dtype rather than a device."""
+    if not isinstance(value, str) or isinstance(value, backend.device):
+        return False
+    try:
+        np.dtype(value)
+    except TypeError:
+        return False
+    return True
+
+
+# ---------------------------------------------------------------- in place
+
+
+class Assign(Function):
+    """What an in-place change leaves in the graph: the tensor's value is now ``value``.
+
+    Its old value (``before``) reaches the gradient only through ``value`` (e.g.
+    ``value = before + x``), so nothing flows to ``before`` here. ``previous``
+    keeps the node that had made the old value, for consumers that saw it.
+    """
+
+    saved_inputs = ()
+
+    def forward(self, before, value):
+        return value
+
+    def backward(self, grad):
+        return None, grad
+
+    def release(self):
+        previous, sequence = self.previous, self.sequence
+        super().release()
+        self.previous, self.sequence = previous, sequence  # consumers of the old value need them
+
+
+def _as_seen_by(consumer, producer):
+    """The (node, output index) that made a parent's value as ``consumer`` saw it, when the
+    parent was changed in place after ``consumer`` used it (``producer`` is then later)."""
+    if consumer.view:
+        raise RuntimeError(
+            f"a tensor was changed by an in-place operation after a view of it "
+            f"({type(consumer).__name__}) was taken and used; loopgrad does not rebase views "
+            "(PyTorch does): take the view after the change, or of a .clone()")
+    index = None
+    while producer is not None and producer.sequence > consumer.sequence:
+        producer, index = producer.previous
+    return producer, index
+
+
+_new = object.__new__
+_last_change = [-1]  # the creation number of the latest in-place change
+
+
+def _counter(t):
+    """The version counter of ``t``'s array: ``[changes, creation number of the last]``.
+
+    Made when first needed (an in-place change, a view, ``detach``), off the hot path;
+    a node whose backward reads this very array (its output) is then given it too.
+    """
+    counter = t._version
+    if counter is None:
+        counter = t._version = [0, 0]
+        node = t._ctx
+        if node is not None and node.saves_output:
+            node.output_counter = counter
+    return counter
+
+
+def _check_versions(node):
+    """Refuse to run ``node.backward`` if an array it saved was changed in place since."""
+    saved = node.saved_inputs
+    saved = range(len(node.parents)) if saved is None else saved
+    counters = [(node.parents[i]._version, f"input {i} of shape {node.parents[i].shape}")
+                for i in saved]
+    counters.append((node.output_counter, "output 0"))
+    for counter, what in counters:
+        if counter is not None and counter[1] > node.sequence:
+            raise RuntimeError(
+                "one of the variables needed for gradient computation has been modified by an "
+                f"inplace operation: the {what} of {type(node).__name__} is at version "
+                f"{counter[0]}, changed after {type(node).__name__} saved it. Hint: an in-place "
+                "change (x += ..., x[i] = ..., x.add_(...), optimizer.step()) came between the "
+                "forward pass and backward()"
+            )
 
 
 # ---------------------------------------------------------------- the backward walk
 
 
-def _run_backward(root, output_index, grad, retain_graph):
-    """Propagate ``grad`` (of output ``output_index`` of node ``root``) down to the leaves.
+def _backward(tensors, gradients, retain_graph, inputs=None):
+    """``backward`` of several outputs at once, each with its gradient (None: ones)."""
+    roots = []
+    for t, gradient in zip(tensors, gradients):
+        if not t.requires_grad:
+            raise RuntimeError("backward(): this tensor does not require grad and has no graph")
+        roots.append((t, _root_gradient(t, gradient)))
+    if inputs is not None:
+        inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+        for t, g in zip(inputs, _run_backward(roots, retain_graph, inputs)):
+            if g is not None:
+                t._accumulate(g)
+        return
+    _run_backward(roots, retain_graph)
+
+
+def _root_gradient(t, gradient):
+    """The gradient a backward walk starts ``t`` with, checked against ``t``."""
+    if gradient is None:
+        if t.array.size != 1:
+            raise RuntimeError(
+                f"grad can be implicitly created only for scalar outputs; got shape "
+                f"{t.shape}: pass gradient= of that shape"
+            )
+        return backend.xp_of(t.array).ones_like(t.array)
+    gradient = gradient.array if isinstance(gradient, Tensor) else gradient
+    if not hasattr(gradient, "shape"):
+        raise TypeError(f"backward(): gradient must be a Tensor or an array of shape "
+                        f"{t.shape}; got {type(gradient).__name__}")
+    if gradient.shape != t.shape:
+        raise ValueError(
+            f"backward(): gradient has shape {gradient.shape}, expected the tensor's {t.shape}"
+        )
+    if type(gradient) is not type(t.array):
+        raise RuntimeError(f"backward(): gradient is not on the tensor's device {t.device}")
+    return gradient.astype(t.dtype, copy=False)
+
+
+def _run_backward(roots, retain_graph, capture=None):
+    """Propagate each root's gradient (``roots``: (tensor, gradient array) pairs) down the graph.
+
+    Without ``capture`` the gradients accumulate into ``.grad`` of the leaves
+    (and of non-leaves that ``retain_grad()``). With ``capture`` (a list of
+    tensors), nothing is accumulated: the gradient reaching each of those
+    tensors is returned, in order (None where none reached it).
 
     Nodes run latest-created first: each consumer of a node's outputs was created
     after it, so it has added its share to ``pending`` by the time the node runs.
     """
-    if root.released:
-        raise RuntimeError(_FREED)
-    pending = {root: [None] * root.num_outputs}  # node -> the gradient of each output
-    pending[root][output_index] = grad
+    pending = {}  # node -> the gradient of each output
     leaf_grads = {}  # leaf Tensor -> its summed gradient, stored once at the end
-    heap = [(-root.sequence, root)]
+    heap = []
     pop, push = heapq.heappop, heapq.heappush
+    for t, grad in roots:
+        if t._ctx is None:
+            leaf_grads[t] = grad if t not in leaf_grads else leaf_grads[t] + grad
+            continue
+        node = t._ctx
+        if node.released:
+            raise RuntimeError(_FREED)
+        if node not in pending:
+            pending[node] = [None] * node.num_outputs
+            push(heap, (-node.sequence, node))
+        slots, index = pending[node], t._output_index
+        slots[index] = grad if slots[index] is None else slots[index] + grad
+    captured = {}  # (node, output index) of a non-leaf in ``capture`` -> its gradient
+    wanted = {(t._ctx, t._output_index) for t in capture if t._ctx is not None} if capture else ()
+    last_change = _last_change[0]  # nothing changes in place during the walk
     while heap:
         node = pop(heap)[1]
         output_grads = pending.pop(node)
-        if node.retained:
+        sequence = node.sequence
+        if sequence < last_change and node._saves:
+            _check_versions(node)  # something was changed in place since the node was made
+        if wanted:
+            for index, g in enumerate(output_grads):
+                if (node, index) in wanted:
+                    captured[node, index] = g
+        elif node.retained:
             for index, tensor in node.retained.items():
                 if output_grads[index] is not None:
                     tensor._accumulate(output_grads[index])
@@ -512,12 +1047,14 @@ def _run_backward(root, output_index, grad, retain_graph):
                 continue
             if isinstance(g, np.generic):  # NumPy turns 0-d results into scalars
                 g = np.asarray(g)
-            data = parent.data
-            if g.shape != data.shape:
-                g = unbroadcast(g, data.shape, type(node).__name__)
-            if g.dtype != data.dtype:
-                g = g.astype(data.dtype)
-            producer = parent._ctx
+            array = parent.array
+            if g.shape != array.shape:
+                g = unbroadcast(g, array.shape, type(node).__name__)
+            if g.dtype != array.dtype:
+                g = g.astype(array.dtype)
+            producer, index = parent._ctx, parent._output_index
+            if producer is not None and producer.sequence > sequence:
+                producer, index = _as_seen_by(node, producer)  # changed in place since
             if producer is None:
                 previous = leaf_grads.get(parent)
                 leaf_grads[parent] = g if previous is None else previous + g
@@ -528,10 +1065,12 @@ def _run_backward(root, output_index, grad, retain_graph):
                     raise RuntimeError(_FREED)
                 slots = pending[producer] = [None] * producer.num_outputs
                 push(heap, (-producer.sequence, producer))
-            index = parent._output_index
             slots[index] = g if slots[index] is None else slots[index] + g
         if not retain_graph:
             node.release()
+    if capture is not None:
+        return [leaf_grads.get(t) if t._ctx is None else captured.get((t._ctx, t._output_index))
+                for t in capture]
     for leaf, g in leaf_grads.items():
         leaf._accumulate(g)
 
@@ -544,26 +1083,57 @@ _FREED = (
 
 def _fill_missing(node, output_grads):
     """Zeros for the outputs of a multi-output node that got no gradient."""
-    xp = backend.xp_of(node.parents[0].data)
+    xp = backend.xp_of(node.parents[0].array)
     return [
         xp.zeros(shape, dtype) if g is None else g
         for g, (shape, dtype) in zip(output_grads, node.output_meta)
     ]
 
 
-def tensor(data, dtype=None, requires_grad=False, device=None):
-    """Make a Tensor.
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+         allow_unused=False):
+    """PyTorch's ``torch.autograd.grad``: the gradients of ``outputs`` with respect to each
+    of ``inputs`` (leaves or not), returned as a tuple, without touching any ``.grad``.
 
-    A NumPy array keeps its dtype; Python floats (and lists of them) become
-    float32; Python ints stay integer (int64) and bools bool. ``device=None``
-    keeps an array where it is and puts Python data on the CPU.
+    >>> x = tensor([1.0, 2.0], requires_grad=True)
+    >>> grad((x * x).sum(), x)
+    (tensor([2., 4.]),)
+    """
+    if create_graph:
+        raise NotImplementedError("autograd.grad(create_graph=True): higher-order gradients "
+                                  "are not supported yet")
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if grad_outputs is None or isinstance(grad_outputs, Tensor):
+        grad_outputs = [grad_outputs] * len(outputs)
+    roots = [(t, _root_gradient(t, g)) for t, g in zip(outputs, grad_outputs)]
+    for i, t in enumerate(inputs):
+        if not t.requires_grad:
+            raise RuntimeError(f"autograd.grad: input {i} does not require grad")
+    grads = _run_backward(roots, bool(retain_graph), inputs)
+    for i, g in enumerate(grads):
+        if g is None and not allow_unused:
+            raise RuntimeError(f"autograd.grad: input {i} was not used in the graph; pass "
+                               "allow_unused=True to get None for it")
+    return tuple(None if g is None else Tensor._make(g, False, None, 0) for g in grads)
+
+
+def tensor(data, dtype=None, device=None, requires_grad=False):
+    """Make a Tensor (a copy of ``data``, as PyTorch's ``torch.tensor``).
+
+    A NumPy array keeps its dtype; Python floats (and lists of them) become the
+    default dtype (float32); Python ints stay integer (int64) and bools bool.
+    ``device=None`` keeps an array where it is and puts Python data on the CPU.
 
     >>> tensor([1.0, 2.0]).dtype
     dtype('float32')
     >>> tensor(np.arange(3)).dtype
     dtype('int64')
     """
-    return Tensor(data, dtype=dtype, requires_grad=requires_grad, device=device)
+    array = _to_array(data, dtype)
+    if backend.is_array(data) and array is data:
+        array = array.copy()
+    return Tensor(array, requires_grad=requires_grad, device=device)
 
 
 # The ops import Tensor and Function from this module, and the operators above

@@ -1,11 +1,12 @@
-"""Initialisers, PyTorch's formulas, each drawing from an explicit generator.
+"""Initialisers, PyTorch's formulas and signatures.
 
 uniform_ normal_ constant_ zeros_ ones_ xavier_uniform_ xavier_normal_
 kaiming_uniform_ kaiming_normal_ orthogonal_ (+ calculate_gain, fan_in_and_fan_out)
 
 Each fills a Tensor in place (keeping its dtype and device) and returns it.
-Values are drawn in float64 on the CPU from ``rng`` (a
-``numpy.random.Generator``), so one seed gives the same weights on every device.
+Values are drawn in float64 on the CPU from ``generator=`` (an ``engine.Generator``)
+or ``rng=`` (a ``numpy.random.Generator`` or an int seed), else from the default
+generator, so one seed gives the same weights on every device.
 """
 
 import math
@@ -13,10 +14,12 @@ import math
 import numpy as np
 
 from engine import backend
+from engine.random import generator_of
 
 
 def _fill(tensor, values):
-    tensor.data = backend.to_device(np.asarray(values).astype(tensor.dtype), tensor.device)
+    """Write ``values`` into ``tensor``'s own array (in place, as PyTorch: its version goes up)."""
+    tensor._write(backend.to_device(np.asarray(values).astype(tensor.dtype), tensor.device))
     return tensor
 
 
@@ -46,14 +49,14 @@ def calculate_gain(nonlinearity, param=None):
     raise ValueError(f"calculate_gain: unknown nonlinearity {nonlinearity!r}")
 
 
-def uniform_(tensor, a=0.0, b=1.0, *, rng):
+def uniform_(tensor, a=0.0, b=1.0, generator=None, *, rng=None):
     """Fill with U(a, b)."""
-    return _fill(tensor, rng.uniform(a, b, tensor.shape))
+    return _fill(tensor, generator_of(rng, generator).uniform(a, b, tensor.shape))
 
 
-def normal_(tensor, mean=0.0, std=1.0, *, rng):
+def normal_(tensor, mean=0.0, std=1.0, generator=None, *, rng=None):
     """Fill with N(mean, std^2)."""
-    return _fill(tensor, rng.normal(mean, std, tensor.shape))
+    return _fill(tensor, generator_of(rng, generator).normal(mean, std, tensor.shape))
 
 
 def constant_(tensor, value):
@@ -68,17 +71,17 @@ def ones_(tensor):
     return constant_(tensor, 1.0)
 
 
-def xavier_uniform_(tensor, gain=1.0, *, rng):
+def xavier_uniform_(tensor, gain=1.0, generator=None, *, rng=None):
     """U(-a, a) with a = gain * sqrt(6 / (fan_in + fan_out)) (Glorot & Bengio 2010)."""
     fan_in, fan_out = fan_in_and_fan_out(tensor)
     bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
-    return uniform_(tensor, -bound, bound, rng=rng)
+    return uniform_(tensor, -bound, bound, generator, rng=rng)
 
 
-def xavier_normal_(tensor, gain=1.0, *, rng):
+def xavier_normal_(tensor, gain=1.0, generator=None, *, rng=None):
     """N(0, std^2) with std = gain * sqrt(2 / (fan_in + fan_out))."""
     fan_in, fan_out = fan_in_and_fan_out(tensor)
-    return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)), rng=rng)
+    return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)), generator, rng=rng)
 
 
 def _kaiming_std(tensor, a, mode, nonlinearity):
@@ -88,18 +91,20 @@ def _kaiming_std(tensor, a, mode, nonlinearity):
     return calculate_gain(nonlinearity, a) / math.sqrt(fan)
 
 
-def kaiming_uniform_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu", *, rng):
+def kaiming_uniform_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu", generator=None, *,
+                     rng=None):
     """U(-b, b) with b = gain * sqrt(3 / fan) (He et al. 2015)."""
     bound = math.sqrt(3.0) * _kaiming_std(tensor, a, mode, nonlinearity)
-    return uniform_(tensor, -bound, bound, rng=rng)
+    return uniform_(tensor, -bound, bound, generator, rng=rng)
 
 
-def kaiming_normal_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu", *, rng):
+def kaiming_normal_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu", generator=None, *,
+                    rng=None):
     """N(0, std^2) with std = gain / sqrt(fan)."""
-    return normal_(tensor, 0.0, _kaiming_std(tensor, a, mode, nonlinearity), rng=rng)
+    return normal_(tensor, 0.0, _kaiming_std(tensor, a, mode, nonlinearity), generator, rng=rng)
 
 
-def orthogonal_(tensor, gain=1.0, *, rng):
+def orthogonal_(tensor, gain=1.0, generator=None, *, rng=None):
     """A (semi-)orthogonal matrix from the QR decomposition of a Gaussian one (Saxe et al. 2013).
 
     Rows are orthonormal when there are fewer rows than columns, columns otherwise;
@@ -108,8 +113,8 @@ def orthogonal_(tensor, gain=1.0, *, rng):
     if tensor.ndim < 2:
         raise ValueError(f"orthogonal_: needs 2 or more dimensions; got shape {tensor.shape}")
     rows = tensor.shape[0]
-    cols = tensor.size // rows
-    flat = rng.standard_normal((rows, cols))
+    cols = tensor.numel() // rows
+    flat = generator_of(rng, generator).standard_normal((rows, cols))
     if rows < cols:
         flat = flat.T
     q, r = np.linalg.qr(flat)
@@ -120,9 +125,11 @@ def orthogonal_(tensor, gain=1.0, *, rng):
 
 
 def generator(rng=None):
-    """``rng`` itself, or a fresh generator seeded from the OS when it is None.
+    """The ``numpy.random.Generator`` that ``rng`` names: itself, a seed's, an
+    ``engine.Generator``'s, or the default generator's when it is None.
 
     Layers take ``rng=`` so that a seeded generator makes their weights
-    reproducible; without one they are random, as in PyTorch.
+    reproducible; without one they draw from the default generator, which
+    ``engine.manual_seed`` restarts, as in PyTorch.
     """
-    return np.random.default_rng() if rng is None else rng
+    return generator_of(rng)

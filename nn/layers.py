@@ -79,7 +79,7 @@ class Embedding(Module):
         self.weight = _parameter((num_embeddings, embedding_dim), dtype, device)
         init.normal_(self.weight, rng=init.generator(rng))
         if padding_idx is not None:
-            self.weight.data[padding_idx] = 0
+            self.weight.array[padding_idx] = 0
 
     def forward(self, indices):
         return F.embedding(indices, self.weight, self.padding_idx)

@@ -28,7 +28,7 @@ class Parameter(Tensor):
 
     def __init__(self, data, requires_grad=True):
         if isinstance(data, Tensor):
-            data = data.data
+            data = data.array
         super().__init__(data, requires_grad=requires_grad)
 
     def __repr__(self):
@@ -186,9 +186,9 @@ class Module:
         if device is not None:
             backend.parse_device(device)
         for tensor in [*self.parameters(), *self.buffers()]:
-            tensor.data = convert(tensor.data)
+            tensor.array = convert(tensor.array)
             if tensor.grad is not None:
-                tensor.grad.data = convert(tensor.grad.data)
+                tensor.grad.array = convert(tensor.grad.array)
         return self
 
     def double(self):
@@ -225,7 +225,7 @@ class Module:
         {'weight': (2, 2)}
         """
         return OrderedDict(
-            (name, np.array(backend.to_numpy(tensor.data), copy=True))
+            (name, np.array(backend.to_numpy(tensor.array), copy=True))
             for name, tensor in self._state_tensors().items()
         )
 
@@ -262,8 +262,8 @@ class Module:
             )
         converted = {name: arrays[name].astype(tensor.dtype, copy=True)  # all converted first
                      for name, tensor in own.items() if name in arrays}
-        for name, value in converted.items():
-            own[name].data = backend.to_device(value, own[name].device)
+        for name, value in converted.items():  # in place, as PyTorch: the version goes up
+            own[name]._write(backend.to_device(value, own[name].device))
         return IncompatibleKeys(missing, unexpected)
 
     # ------------------------------------------------------------ printing
@@ -290,12 +290,12 @@ def zero_grads(parameters, set_to_none=True):
         if set_to_none or p.grad is None:
             p.grad = None
         else:
-            p.grad.data.fill(0)
+            p.grad.array.fill(0)
 
 
 def array_of(value):
     """The array inside a Tensor, a CuPy array as it is, anything else through numpy.asarray."""
-    return backend.as_array(value.data if isinstance(value, Tensor) else value)
+    return backend.as_array(value.array if isinstance(value, Tensor) else value)
 
 
 class ModuleList(Module):

@@ -115,7 +115,7 @@ def _leaf(value, path):
     if isinstance(value, np.generic):
         return np.asarray(value), "scalar"
     if isinstance(value, Tensor):
-        value = value.data
+        value = value.array
     if backend.is_array(value):
         value = backend.to_numpy(value)  # copied from the GPU where needed
     if isinstance(value, np.ndarray) and value.dtype != object:

@@ -33,8 +33,8 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     norm_type = float(norm_type)
     by_device = {}  # device -> the per-gradient partial results there (one sync per device)
     for g in grads:
-        if g.size:
-            magnitude = backend.xp_of(g.data).abs(g.data.astype(np.float64))
+        if g.array.size:
+            magnitude = backend.xp_of(g.array).abs(g.array.astype(np.float64))
             partial = magnitude.max() if norm_type == math.inf else (magnitude**norm_type).sum()
             by_device.setdefault(g.device, []).append(partial)
     partials = [backend.xp_of(p[0]).stack(p) for p in by_device.values()]
@@ -50,7 +50,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     scale = max_norm / (total + 1e-6)
     if scale < 1:
         for g in grads:
-            g.data *= g.data.dtype.type(scale)
+            g.array *= g.array.dtype.type(scale)
     return total
 
 
@@ -66,4 +66,4 @@ def clip_grad_value_(parameters, clip_value):
     if clip_value < 0:
         raise ValueError(f"clip_grad_value_: clip_value must be >= 0; got {clip_value}")
     for g in _grads(parameters):
-        backend.xp_of(g.data).clip(g.data, -clip_value, clip_value, out=g.data)
+        backend.xp_of(g.array).clip(g.array, -clip_value, clip_value, out=g.array)

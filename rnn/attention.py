@@ -70,7 +70,7 @@ def masked_softmax(scores, mask=None):
     Tensor broadcastable to ``scores``) is True.
 
     >>> masked_softmax(Tensor(np.zeros((1, 3))), np.array([[True, True, False]]))
-    tensor([[0.5, 0.5, 0. ]], dtype=float64)
+    tensor([[0.5000, 0.5000, 0.0000]], dtype=float64)
     """
     if mask is None:
         return scores.softmax(axis=-1)
@@ -84,7 +84,7 @@ def masked_softmax(scores, mask=None):
 
 def _bool_array(mask, op):
     """The raw bool array of a mask given as a Tensor, an array or nested lists."""
-    data = (mask if isinstance(mask, Tensor) else Tensor(mask)).data
+    data = (mask if isinstance(mask, Tensor) else Tensor(mask)).array
     if data.dtype != np.bool_:
         raise TypeError(f"{op}: mask must be bool (True = keep); got dtype {data.dtype}")
     return data

@@ -52,7 +52,7 @@ def _checked(name, gates, x, states, w_ih, w_hh, b_ih, b_hh):
         have = ", ".join(f"{key} {shape}" for key, shape in got.items())
         raise ValueError(f"{name}: expected (T >= 1, H = {hidden}, G = {gates}) {want}; "
                          f"got {have}")
-    zeros = backend.xp_of(w_hh.data).zeros(gates * hidden, dtype=w_hh.dtype)
+    zeros = backend.xp_of(w_hh.array).zeros(gates * hidden, dtype=w_hh.dtype)
     return tuple(Tensor(zeros) if b is None else b for b in (b_ih, b_hh))
 
 
@@ -264,7 +264,7 @@ def check_fused(subject, *, seq_len=6, batch_size=3, input_size=4, hidden_size=5
 
     errors, failures = {}, []
     for label, step, weights, reverse in cases:
-        weights = [None if w is None else Tensor(w.data, requires_grad=True) for w in weights]
+        weights = [None if w is None else Tensor(w.array, requires_grad=True) for w in weights]
         inputs, hidden = weights[0].shape[1], weights[1].shape[1]
         x = draw(seq_len, batch_size, inputs).requires_grad_()
         state = [draw(batch_size, hidden).requires_grad_()

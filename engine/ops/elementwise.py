@@ -1,12 +1,15 @@
 """Elementwise ops: one Function each (forward beside backward), then its wrapper.
 
 Binary:  Add Sub Mul Div Pow PowScalar Maximum Minimum Where
-Unary:   Neg Exp Log Sqrt Tanh Sigmoid ReLU Abs Clip Astype
-Outside the graph: less, less_equal (bool results)
+Unary:   Neg Exp Log Sqrt Tanh Sigmoid ReLU Abs Clip Astype Clone
+Copies:  clone, copy_of (what ``copy_`` and ``fill_`` write)
+Outside the graph: eq ne lt le gt ge (bool results)
 
 Broadcasting is NumPy's; each backward returns gradients in the broadcast
 output shape and ``Tensor.backward`` sums them back to each input's shape.
 """
+
+import operator
 
 import numpy as np
 
@@ -25,7 +28,7 @@ def _constant(value, like):
             dtype = np.float32
         else:
             dtype = np.result_type(like.dtype, value)
-        return Tensor._make(xp_of(like.data).asarray(value, dtype=dtype), False, None, 0)
+        return Tensor._make(xp_of(like.array).asarray(value, dtype=dtype), False, None, 0)
     if isinstance(value, (list, tuple)) and like.dtype.kind == "f":
         return Tensor(value, dtype=like.dtype, device=like.device)  # like a number
     return Tensor(value)
@@ -34,13 +37,13 @@ def _constant(value, like):
 def _float_of(tensor, like):
     """An integer or bool tensor next to a float one is cast to the float dtype."""
     if tensor.dtype.kind != "f" and like.dtype.kind == "f":
-        return Tensor._make(tensor.data.astype(like.dtype), False, None, 0)
+        return Tensor._make(tensor.array.astype(like.dtype), False, None, 0)
     return tensor
 
 
 def operands(a, b):
     """Two Tensors from ``a`` and ``b``, at most one of which may be a number or array."""
-    if isinstance(a, Tensor) and isinstance(b, Tensor) and a.data.dtype == b.data.dtype:
+    if isinstance(a, Tensor) and isinstance(b, Tensor) and a.array.dtype == b.array.dtype:
         return a, b  # the common case, first
     if not isinstance(a, Tensor):
         if not isinstance(b, Tensor):
@@ -57,6 +60,8 @@ def operands(a, b):
 
 
 class Add(Function):
+    saved_inputs = ()
+
     def forward(self, a, b):
         return a + b
 
@@ -65,6 +70,8 @@ class Add(Function):
 
 
 class Sub(Function):
+    saved_inputs = ()
+
     def forward(self, a, b):
         return a - b
 
@@ -73,6 +80,8 @@ class Sub(Function):
 
 
 class Mul(Function):
+    saved_inputs = (0, 1)
+
     def forward(self, a, b):
         self.a, self.b = a, b
         return a * b
@@ -85,6 +94,8 @@ class Mul(Function):
 
 
 class Div(Function):
+    saved_inputs, saves_output = (1,), True
+
     def forward(self, a, b):
         self.b = b
         self.out = a / b
@@ -97,6 +108,8 @@ class Div(Function):
 
 
 class Pow(Function):
+    saved_inputs, saves_output = (0, 1), True
+
     def forward(self, a, b):
         self.a, self.b = a, b
         self.out = a**b
@@ -116,6 +129,8 @@ class Pow(Function):
 
 
 class PowScalar(Function):
+    saved_inputs = (0,)
+
     def forward(self, a, exponent):
         self.a, self.exponent = a, exponent
         return a**exponent
@@ -127,6 +142,8 @@ class PowScalar(Function):
 
 
 class Maximum(Function):
+    saved_inputs = ()  # the shares are computed in forward
+
     def forward(self, a, b):
         # ties share the gradient equally, as the central difference sees it
         self.share_a = (a > b) + 0.5 * (a == b)
@@ -138,6 +155,8 @@ class Maximum(Function):
 
 
 class Minimum(Function):
+    saved_inputs = ()
+
     def forward(self, a, b):
         self.share_a = (a < b) + 0.5 * (a == b)
         return xp_of(a).minimum(a, b)
@@ -148,6 +167,8 @@ class Minimum(Function):
 
 
 class Where(Function):
+    saved_inputs = (0,)
+
     def forward(self, condition, a, b):
         self.condition = condition
         return xp_of(a).where(condition, a, b)
@@ -202,20 +223,41 @@ def where(condition, a, b):
     return Where.apply(condition, a, b)
 
 
-def less(a, b):
+def _compare(a, b, compare):
     a, b = operands(a, b)
-    return Tensor._make(a.data < b.data, False, None, 0)
+    return Tensor._make(compare(a.array, b.array), False, None, 0)
 
 
-def less_equal(a, b):
-    a, b = operands(a, b)
-    return Tensor._make(a.data <= b.data, False, None, 0)
+def eq(a, b):
+    return _compare(a, b, operator.eq)
+
+
+def ne(a, b):
+    return _compare(a, b, operator.ne)
+
+
+def lt(a, b):
+    return _compare(a, b, operator.lt)
+
+
+def le(a, b):
+    return _compare(a, b, operator.le)
+
+
+def gt(a, b):
+    return _compare(a, b, operator.gt)
+
+
+def ge(a, b):
+    return _compare(a, b, operator.ge)
 
 
 # ---------------------------------------------------------------- unary
 
 
 class Neg(Function):
+    saved_inputs = ()
+
     def forward(self, a):
         return -a
 
@@ -224,6 +266,8 @@ class Neg(Function):
 
 
 class Exp(Function):
+    saved_inputs, saves_output = (), True
+
     def forward(self, a):
         self.out = xp_of(a).exp(a)  # saved: the derivative is the output itself
         return self.out
@@ -233,6 +277,8 @@ class Exp(Function):
 
 
 class Log(Function):
+    saved_inputs = (0,)
+
     def forward(self, a):
         self.a = a
         return xp_of(a).log(a)
@@ -242,6 +288,8 @@ class Log(Function):
 
 
 class Sqrt(Function):
+    saved_inputs, saves_output = (), True
+
     def forward(self, a):
         self.out = xp_of(a).sqrt(a)
         return self.out
@@ -251,6 +299,8 @@ class Sqrt(Function):
 
 
 class Tanh(Function):
+    saved_inputs, saves_output = (), True
+
     def forward(self, a):
         self.out = xp_of(a).tanh(a)
         return self.out
@@ -267,6 +317,8 @@ def stable_sigmoid(a):
 
 
 class Sigmoid(Function):
+    saved_inputs, saves_output = (), True
+
     def forward(self, a):
         self.out = stable_sigmoid(a)
         return self.out
@@ -276,6 +328,8 @@ class Sigmoid(Function):
 
 
 class ReLU(Function):
+    saved_inputs = ()
+
     def forward(self, a):
         self.positive = a > 0
         return xp_of(a).maximum(a, 0)  # not a * positive: that is nan at -inf
@@ -285,6 +339,8 @@ class ReLU(Function):
 
 
 class Abs(Function):
+    saved_inputs = ()
+
     def forward(self, a):
         self.sign = xp_of(a).sign(a)
         return xp_of(a).abs(a)
@@ -294,6 +350,8 @@ class Abs(Function):
 
 
 class Clip(Function):
+    saved_inputs = ()
+
     def forward(self, a, low, high):
         self.inside = xp_of(a).ones(a.shape, dtype=bool)
         if low is not None:
@@ -307,11 +365,23 @@ class Clip(Function):
 
 
 class Astype(Function):
+    saved_inputs = ()
+
     def forward(self, a, dtype):
         return a.astype(dtype)
 
     def backward(self, grad):
         return grad  # Tensor.backward casts it back to the input's dtype
+
+
+class Clone(Function):
+    saved_inputs = ()
+
+    def forward(self, a):
+        return a.copy()
+
+    def backward(self, grad):
+        return grad
 
 
 def neg(a):
@@ -362,5 +432,21 @@ def astype(a, dtype):
     if dtype == a.dtype:
         return a
     if dtype.kind != "f":
-        return Tensor._make(a.data.astype(dtype), False, None, 0)
+        return Tensor._make(a.array.astype(dtype), False, None, 0)
     return Astype.apply(a, dtype=dtype)
+
+
+def clone(a):
+    """A copy in new memory, gradient flowing back."""
+    return Clone.apply(a)
+
+
+def copy_of(like, src):
+    """``src`` (a Tensor, array or number) as ``like``'s shape, dtype and device: broadcast,
+    cast and moved, gradient flowing to ``src``. It is what ``like.copy_(src)`` writes."""
+    if not isinstance(src, Tensor):
+        xp = xp_of(like.array)
+        return Tensor._make(xp.broadcast_to(xp.asarray(src, dtype=like.dtype), like.shape),
+                            False, None, 0)
+    src = src.to(like.device).astype(like.dtype)
+    return src if src.shape == like.shape else src.broadcast_to(like.shape)

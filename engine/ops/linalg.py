@@ -5,6 +5,8 @@ from engine.tensor import Function
 
 
 class MatMul(Function):
+    saved_inputs = (0, 1)
+
     def forward(self, a, b):
         self.a, self.b = a, b
         return a @ b

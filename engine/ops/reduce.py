@@ -1,13 +1,18 @@
-"""Reductions: Sum Mean Max Min LogSumExp, and Softmax LogSoftmax beside them.
+"""Reductions: Sum Mean Max Min LogSumExp, and Softmax LogSoftmax beside them;
+argmax argmin (outside the graph).
 
-``axis`` (None, an int or a tuple, negatives allowed) and ``keepdims`` are
+Each wrapper takes PyTorch's ``dim``/``keepdim`` or NumPy's ``axis``/``keepdims``
+(``numpy_names``); the axes (None, an int or a tuple, negatives allowed) are
 normalised once, in ``normalize_axes``; every backward first puts the reduced axes back
 (``_unreduce``) so the output gradient broadcasts against the input, and
 ``_drop_axes`` takes them away from a result computed with keepdims.
 """
 
+from collections import namedtuple
+
 from engine.backend import xp_of
-from engine.tensor import Function
+from engine.ops.elementwise import maximum, minimum
+from engine.tensor import Function, Tensor
 
 
 def normalize_axes(axis, ndim, op_name, shape=None):
@@ -42,6 +47,8 @@ def _drop_axes(array, axes):
 
 
 class Sum(Function):
+    saved_inputs = ()
+
     def forward(self, a, axes, keepdims):
         self.shape, self.axes, self.keepdims = a.shape, axes, keepdims
         return a.sum(axis=axes, keepdims=keepdims)
@@ -52,6 +59,8 @@ class Sum(Function):
 
 
 class Mean(Function):
+    saved_inputs = ()
+
     def forward(self, a, axes, keepdims):
         self.shape, self.axes, self.keepdims = a.shape, axes, keepdims
         self.count = 1
@@ -68,6 +77,7 @@ class Max(Function):
     """Largest element; ties share the gradient equally (as finite differences do)."""
 
     pick = "max"
+    saved_inputs = ()  # the shares are computed in forward
 
     def forward(self, a, axes, keepdims):
         if a.size == 0:
@@ -87,6 +97,8 @@ class Min(Max):
 
 
 class LogSumExp(Function):
+    saved_inputs = ()
+
     def forward(self, a, axes, keepdims):
         xp = xp_of(a)
         self.axes, self.keepdims = axes, keepdims
@@ -105,6 +117,8 @@ class LogSumExp(Function):
 
 
 class Softmax(Function):
+    saved_inputs, saves_output = (), True
+
     def forward(self, a, axis):
         xp = xp_of(a)
         self.axis = axis
@@ -119,6 +133,8 @@ class Softmax(Function):
 
 
 class LogSoftmax(Function):
+    saved_inputs, saves_output = (), True
+
     def forward(self, a, axis):
         xp = xp_of(a)
         self.axis = axis
@@ -131,30 +147,88 @@ class LogSoftmax(Function):
         return grad - xp_of(grad).exp(self.out) * grad.sum(axis=self.axis, keepdims=True)
 
 
-def sum(a, axis=None, keepdims=False):
-    return Sum.apply(a, axes=normalize_axes(axis, a.ndim, "sum"), keepdims=keepdims)
+def numpy_names(dim, keepdim, axis, keepdims, op_name):
+    """PyTorch's ``dim``/``keepdim`` or NumPy's ``axis``/``keepdims`` (one spelling, not both)."""
+    if axis is not None:
+        if dim is not None:
+            raise TypeError(f"{op_name}: give dim or axis, not both")
+        dim = axis
+    return dim, keepdim if keepdims is None else keepdims
 
 
-def mean(a, axis=None, keepdims=False):
-    return Mean.apply(a, axes=normalize_axes(axis, a.ndim, "mean"), keepdims=keepdims)
+ValuesIndices = {name: namedtuple(name, ["values", "indices"])
+                 for name in ("max", "min", "topk", "sort", "median", "mode", "kthvalue")}
 
 
-def max(a, axis=None, keepdims=False):
-    return Max.apply(a, axes=normalize_axes(axis, a.ndim, "max"), keepdims=keepdims)
+def sum(a, dim=None, keepdim=False, *, axis=None, keepdims=None):
+    dim, keepdim = numpy_names(dim, keepdim, axis, keepdims, "sum")
+    return Sum.apply(a, axes=normalize_axes(dim, a.ndim, "sum"), keepdims=keepdim)
 
 
-def min(a, axis=None, keepdims=False):
-    return Min.apply(a, axes=normalize_axes(axis, a.ndim, "min"), keepdims=keepdims)
+def mean(a, dim=None, keepdim=False, *, axis=None, keepdims=None):
+    dim, keepdim = numpy_names(dim, keepdim, axis, keepdims, "mean")
+    return Mean.apply(a, axes=normalize_axes(dim, a.ndim, "mean"), keepdims=keepdim)
 
 
-def logsumexp(a, axis=None, keepdims=False):
+def _extreme(op, a, dim, keepdim, axis, keepdims):
+    """max/min: over everything, over ``axis`` (NumPy: the values), or over ``dim``
+    (PyTorch: the values and the indices, a named tuple); ``max(a, b)`` is ``maximum``."""
+    name = op.pick
+    if isinstance(dim, Tensor):
+        return (maximum if name == "max" else minimum)(a, dim)
+    by_dim = dim is not None
+    dim, keepdim = numpy_names(dim, keepdim, axis, keepdims, name)
+    values = op.apply(a, axes=normalize_axes(dim, a.ndim, name), keepdims=keepdim)
+    if not by_dim:
+        return values
+    indices = (argmax if name == "max" else argmin)(a, dim, keepdim)
+    return ValuesIndices[name](values, indices)
+
+
+def max(a, dim=None, keepdim=False, *, axis=None, keepdims=None):
+    return _extreme(Max, a, dim, keepdim, axis, keepdims)
+
+
+def min(a, dim=None, keepdim=False, *, axis=None, keepdims=None):
+    return _extreme(Min, a, dim, keepdim, axis, keepdims)
+
+
+def _arg(pick, a, dim, keepdim, axis, keepdims):
+    dim, keepdim = numpy_names(dim, keepdim, axis, keepdims, pick.__name__)
+    xp = xp_of(a.array)
+    if a.array.size == 0:
+        raise ValueError(f"{pick.__name__}: cannot reduce an empty tensor")
+    if dim is None:
+        index = pick(a.array.reshape(-1))
+        out = index.reshape((1,) * a.ndim) if keepdim else xp.asarray(index)
+    else:
+        axis = normalize_axes(dim, a.ndim, pick.__name__)[0]
+        out = pick(a.array, axis=axis, keepdims=keepdim)
+    return Tensor._make(xp.asarray(out, dtype=xp.int64), False, None, 0)
+
+
+def argmax(a, dim=None, keepdim=False, *, axis=None, keepdims=None):
+    """Index of the largest element (of the flattened tensor, or along ``dim``), int64."""
+    return _arg(xp_of(a.array).argmax, a, dim, keepdim, axis, keepdims)
+
+
+def argmin(a, dim=None, keepdim=False, *, axis=None, keepdims=None):
+    return _arg(xp_of(a.array).argmin, a, dim, keepdim, axis, keepdims)
+
+
+def logsumexp(a, dim=None, keepdim=False, *, axis=None, keepdims=None):
     """log(sum(exp(a))) computed with the maximum shifted out: finite for logits of 1e4."""
-    return LogSumExp.apply(a, axes=normalize_axes(axis, a.ndim, "logsumexp"), keepdims=keepdims)
+    dim, keepdim = numpy_names(dim, keepdim, axis, keepdims, "logsumexp")
+    return LogSumExp.apply(a, axes=normalize_axes(dim, a.ndim, "logsumexp"), keepdims=keepdim)
 
 
-def softmax(a, axis=-1):
-    return Softmax.apply(a, axis=normalize_axes(axis, a.ndim, "softmax")[0])
+def softmax(a, dim=-1, *, axis=None, dtype=None):
+    dim = dim if axis is None else axis
+    a = a if dtype is None else a.astype(dtype)
+    return Softmax.apply(a, axis=normalize_axes(dim, a.ndim, "softmax")[0])
 
 
-def log_softmax(a, axis=-1):
-    return LogSoftmax.apply(a, axis=normalize_axes(axis, a.ndim, "log_softmax")[0])
+def log_softmax(a, dim=-1, *, axis=None, dtype=None):
+    dim = dim if axis is None else axis
+    a = a if dtype is None else a.astype(dtype)
+    return LogSoftmax.apply(a, axis=normalize_axes(dim, a.ndim, "log_softmax")[0])

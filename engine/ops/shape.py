@@ -1,7 +1,9 @@
-"""Shape ops: Reshape Transpose BroadcastTo GetItem Concatenate Stack Split ToDevice.
+"""Shape ops: Reshape Transpose BroadcastTo GetItem SetItem Concatenate Stack Split Unbind
+ToDevice.
 
 Wrappers: reshape, transpose, permute (= transpose), swapaxes, squeeze,
-unsqueeze, broadcast_to, getitem, concatenate, stack, split, chunk, to_device.
+unsqueeze, broadcast_to, getitem, set_item, concatenate, stack, split, chunk,
+unbind, to_device. Axes are PyTorch's ``dim`` or NumPy's ``axis``.
 None of them computes anything; each backward routes the gradient back to
 where the element came from.
 """
@@ -15,6 +17,8 @@ from engine.tensor import Function, Tensor
 
 
 class Reshape(Function):
+    saved_inputs, view = (), True
+
     def forward(self, a, shape):
         self.shape = a.shape
         return a.reshape(shape)
@@ -24,6 +28,8 @@ class Reshape(Function):
 
 
 class Transpose(Function):
+    saved_inputs, view = (), True
+
     def forward(self, a, axes):
         self.axes = axes
         return a.transpose(axes)
@@ -33,6 +39,8 @@ class Transpose(Function):
 
 
 class BroadcastTo(Function):
+    saved_inputs, view = (), True
+
     def forward(self, a, shape):
         return xp_of(a).broadcast_to(a, shape)
 
@@ -46,9 +54,18 @@ def _picks_once(index):
     return all(p.dtype.kind == "b" for p in parts if hasattr(p, "dtype"))
 
 
+def _is_basic(index):
+    """True when ``index`` holds only ints, slices, None and ...: NumPy then returns a view."""
+    parts = index if isinstance(index, tuple) else (index,)
+    return not any(hasattr(p, "dtype") or isinstance(p, (list, tuple)) for p in parts)
+
+
 class GetItem(Function):
+    saved_inputs, view = (), True  # a view for basic indexing; forward says which
+
     def forward(self, a, index):
         self.shape, self.dtype, self.index = a.shape, a.dtype, index
+        self.view = _is_basic(index)  # arrays in the index: NumPy copies
         return a[index]
 
     def backward(self, grad):
@@ -61,6 +78,8 @@ class GetItem(Function):
 
 
 class Concatenate(Function):
+    saved_inputs = ()
+
     def forward(self, *arrays, axis):
         self.axis = axis
         self.ends = np.cumsum([a.shape[axis] for a in arrays])
@@ -73,6 +92,8 @@ class Concatenate(Function):
 
 
 class Stack(Function):
+    saved_inputs = ()
+
     def forward(self, *arrays, axis):
         self.axis, self.count = axis, len(arrays)
         return xp_of(arrays[0]).stack(arrays, axis=axis)
@@ -85,6 +106,8 @@ class Stack(Function):
 class Split(Function):
     """One input, one output per piece: the pieces' gradients are concatenated back."""
 
+    saved_inputs, view = (), True
+
     def forward(self, a, sizes, axis):
         self.axis = axis
         lead = (slice(None),) * axis
@@ -95,7 +118,44 @@ class Split(Function):
         return xp_of(grads[0]).concatenate(grads, axis=self.axis)
 
 
+class Unbind(Function):
+    """One input, one output per index along ``axis`` (that axis dropped): the pieces'
+    gradients are stacked back."""
+
+    saved_inputs, view = (), True
+
+    def forward(self, a, axis):
+        self.axis = axis
+        lead = (slice(None),) * axis
+        return tuple(a[(*lead, i)] for i in range(a.shape[axis]))
+
+    def backward(self, *grads):
+        return xp_of(grads[0]).stack(grads, axis=self.axis)
+
+
+class SetItem(Function):
+    """``a`` with ``a[index] = v``, out of place: the in-place ``t[index] = v`` records it."""
+
+    saved_inputs = ()
+
+    def forward(self, a, v, index):
+        self.index, self.v_shape = index, v.shape
+        out = a.copy()
+        out[index] = v
+        return out
+
+    def backward(self, grad):
+        grad_a = grad.copy()
+        grad_a[self.index] = 0  # the overwritten elements do not reach a
+        grad_v = grad[self.index]
+        if grad_v.ndim < len(self.v_shape):  # NumPy drops leading 1s of v when assigning
+            grad_v = grad_v.reshape((1,) * (len(self.v_shape) - grad_v.ndim) + grad_v.shape)
+        return grad_a, grad_v
+
+
 class ToDevice(Function):
+    saved_inputs = ()
+
     def forward(self, a, device):
         self.source = backend.device_of(a)
         return backend.to_device(a, device)
@@ -144,31 +204,44 @@ def broadcast_to(a, shape):
     return BroadcastTo.apply(a, shape=tuple(shape))
 
 
-def squeeze(a, axis=None):
-    """Remove size-1 axes (all of them, or the given one(s), which must have size 1)."""
-    if axis is None:
+def squeeze(a, dim=None, *, axis=None):
+    """Remove size-1 axes: all of them, or those of ``dim`` (an int or a tuple) that have
+    size 1 (PyTorch leaves the others; NumPy's ``axis=`` insists they have size 1)."""
+    strict = axis is not None
+    dim = _one_of(dim, axis, "squeeze")
+    if dim is None:
         axes = [i for i, n in enumerate(a.shape) if n == 1]
     else:
-        axes = normalize_axes(axis, a.ndim, "squeeze", shape=a.shape)
-        for x in axes:
-            if a.shape[x] != 1:
-                raise ValueError(
-                    f"squeeze: axis {x} of shape {a.shape} has size {a.shape[x]}, not 1"
-                )
+        axes = normalize_axes(dim, a.ndim, "squeeze", shape=a.shape)
+        wrong = [x for x in axes if a.shape[x] != 1]
+        if strict and wrong:
+            raise ValueError(
+                f"squeeze: axis {wrong[0]} of shape {a.shape} has size {a.shape[wrong[0]]}, not 1"
+            )
+        axes = [x for x in axes if a.shape[x] == 1]
     return Reshape.apply(a, shape=tuple(n for i, n in enumerate(a.shape) if i not in axes))
 
 
-def unsqueeze(a, axis):
-    """Insert a size-1 axis at ``axis`` (negative counts from the end of the result)."""
-    axis = _axis(axis, a.ndim + 1, "unsqueeze")
-    return Reshape.apply(a, shape=(*a.shape[:axis], 1, *a.shape[axis:]))
+def unsqueeze(a, dim=None, *, axis=None):
+    """Insert a size-1 axis at ``dim`` (negative counts from the end of the result)."""
+    dim = _axis(_one_of(dim, axis, "unsqueeze"), a.ndim + 1, "unsqueeze")
+    return Reshape.apply(a, shape=(*a.shape[:dim], 1, *a.shape[dim:]))
 
 
-def _index_arrays(index, data):
+def _one_of(dim, axis, op_name, default=None):
+    """PyTorch's ``dim`` or NumPy's ``axis``, whichever was given (not both), else ``default``."""
+    if axis is None:
+        return default if dim is None else dim
+    if dim is not None:
+        raise TypeError(f"{op_name}: give dim or axis, not both")
+    return axis
+
+
+def index_arrays(index, data):
     """Tensors in an index become arrays on the data's device."""
     def convert(part):
         if isinstance(part, Tensor):
-            part = part.data
+            part = part.array
         if isinstance(part, list) or backend.is_array(part):
             if isinstance(part, list):  # [] would be float64: an empty pick is an int one
                 part = np.asarray(part) if part else np.zeros(0, dtype=np.intp)
@@ -180,33 +253,37 @@ def _index_arrays(index, data):
 
 def getitem(a, index):
     """``a[index]`` with ints, slices, None, ..., integer arrays and bool masks."""
-    return GetItem.apply(a, index=_index_arrays(index, a.data))
+    return GetItem.apply(a, index=index_arrays(index, a.array))
 
 
-def concatenate(tensors, axis=0):
+def concatenate(tensors, dim=None, *, axis=None):
+    """The tensors joined along ``dim`` (default 0)."""
     tensors = list(tensors)
     if not tensors:
         raise ValueError("concatenate: needs at least one tensor")
-    return Concatenate.apply(*tensors, axis=_axis(axis, tensors[0].ndim, "concatenate"))
+    dim = _axis(_one_of(dim, axis, "concatenate", 0), tensors[0].ndim, "concatenate")
+    return Concatenate.apply(*tensors, axis=dim)
 
 
-def stack(tensors, axis=0):
+def stack(tensors, dim=None, *, axis=None):
+    """The tensors (of one shape) stacked along a new axis ``dim`` (default 0)."""
     tensors = list(tensors)
     if not tensors:
         raise ValueError("stack: needs at least one tensor")
     shapes = {t.shape for t in tensors}
     if len(shapes) > 1:
         raise ValueError(f"stack: all tensors need one shape; got {[t.shape for t in tensors]}")
-    return Stack.apply(*tensors, axis=_axis(axis, tensors[0].ndim + 1, "stack"))
+    dim = _axis(_one_of(dim, axis, "stack", 0), tensors[0].ndim + 1, "stack")
+    return Stack.apply(*tensors, axis=dim)
 
 
-def split(a, split_size_or_sections, axis=0):
-    """Pieces along ``axis``, as PyTorch: an int is the size of each piece (the last
+def split(a, split_size_or_sections, dim=None, *, axis=None):
+    """Pieces along ``dim``, as PyTorch: an int is the size of each piece (the last
     may be smaller), a list gives every piece's size and must add up to the axis."""
-    axis = _axis(axis, a.ndim, "split")
-    length = a.shape[axis]
-    if isinstance(split_size_or_sections, int):
-        size = split_size_or_sections
+    dim = _axis(_one_of(dim, axis, "split", 0), a.ndim, "split")
+    length = a.shape[dim]
+    if isinstance(split_size_or_sections, (int, np.integer)):
+        size = int(split_size_or_sections)
         if size <= 0:
             raise ValueError(f"split: piece size must be positive; got {size}")
         sizes = [min(size, length - start) for start in range(0, length, size)]
@@ -214,15 +291,31 @@ def split(a, split_size_or_sections, axis=0):
         sizes = [int(s) for s in split_size_or_sections]
         if sum(sizes) != length or min(sizes, default=0) < 0:
             raise ValueError(
-                f"split: sizes {sizes} do not add up to axis {axis} of shape {a.shape}"
+                f"split: sizes {sizes} do not add up to dim {dim} of shape {a.shape}"
             )
-    return Split.apply(a, sizes=sizes, axis=axis)
+    return Split.apply(a, sizes=sizes, axis=dim)
 
 
-def chunk(a, chunks, axis=0):
+def chunk(a, chunks, dim=None, *, axis=None):
     """``chunks`` pieces of equal size (the last may be smaller), as torch.chunk."""
-    length = a.shape[_axis(axis, a.ndim, "chunk")]
-    return split(a, max(-(-length // chunks), 1), axis)
+    dim = _axis(_one_of(dim, axis, "chunk", 0), a.ndim, "chunk")
+    if isinstance(chunks, bool) or not isinstance(chunks, (int, np.integer)) or chunks < 1:
+        raise ValueError(f"chunk: chunks must be a positive int; got {chunks!r}")
+    return split(a, max(-(-a.shape[dim] // chunks), 1), dim)
+
+
+def unbind(a, dim=0):
+    """The slices along ``dim``, that axis removed: ``unbind(x)[i] == x[i]``."""
+    return Unbind.apply(a, axis=_axis(dim, a.ndim, "unbind"))
+
+
+def set_item(a, index, value):
+    """``a`` with ``a[index] = value`` (a Tensor, array or number, cast to ``a``'s dtype), out of
+    place, the gradient reaching ``value``: what the in-place ``a[index] = value`` records."""
+    if not isinstance(value, Tensor):
+        value = Tensor(backend.as_array(value))
+    value = value.to(a.device).astype(a.dtype)
+    return SetItem.apply(a, value, index=index_arrays(index, a.array))
 
 
 def to_device(a, device):

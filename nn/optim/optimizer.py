@@ -67,7 +67,8 @@ class Optimizer:
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is not None:
-                    self._update(p.data, p.grad.data, self._state_beside(p), group)
+                    self._update(p.array, p.grad.array, self._state_beside(p), group)
+                    p._bump_version()  # changed in place: a graph that saved p now refuses
         return loss
 
     def _state_beside(self, p):

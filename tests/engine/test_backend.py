@@ -29,7 +29,7 @@ def test_numpy_arrays_and_scalars_are_cpu():
 
 
 def test_scatter_add_accumulates_repeats(device):
-    target = engine.zeros(4, dtype="float64", device=device).data
+    target = engine.zeros(4, dtype="float64", device=device).array
     index = backend.to_device(np.array([0, 2, 0, 0]), device)
     backend.scatter_add(target, index, backend.to_device(np.array([1.0, 2.0, 3.0, 4.0]), device))
     np.testing.assert_array_equal(backend.to_numpy(target), [8.0, 0.0, 2.0, 0.0])

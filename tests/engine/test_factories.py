@@ -68,6 +68,14 @@ def test_random_ranges_and_options():
     assert abs(n.numpy().mean() - 10) < 0.05 and abs(n.numpy().std() - 0.5) < 0.05
 
 
-def test_random_needs_an_explicit_generator():
-    with pytest.raises(TypeError):
-        engine.randn(3)
+def test_random_draws_from_the_default_generator_that_manual_seed_restarts():
+    engine.manual_seed(7)
+    first = [engine.randn(3).tolist(), engine.rand(2).tolist(), engine.randint(10, (4,)).tolist()]
+    engine.manual_seed(7)
+    again = [engine.randn(3).tolist(), engine.rand(2).tolist(), engine.randint(10, (4,)).tolist()]
+    assert first == again and engine.initial_seed() == 7
+    generator = engine.Generator().manual_seed(7)
+    assert engine.randn(3, generator=generator).tolist() == first[0]  # its own stream
+    assert engine.randn(3, rng=0).tolist() == engine.randn(3, rng=0).tolist()  # an int seeds
+    with pytest.raises(TypeError, match="expected a random generator.*str"):
+        engine.randn(3, rng="0")

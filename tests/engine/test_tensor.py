@@ -46,9 +46,11 @@ def test_from_a_tensor_copies():
     assert x.numpy()[0] == 1.0
 
 
-def test_array_data_is_shared_not_copied():
+def test_tensor_copies_and_from_numpy_shares():
     a = np.ones(3, dtype=np.float32)
-    assert np.shares_memory(tensor(a).data, a)
+    assert not np.shares_memory(tensor(a).array, a)  # torch.tensor copies
+    assert np.shares_memory(engine.from_numpy(a).array, a)
+    assert np.shares_memory(Tensor(a).array, a) and np.shares_memory(engine.as_tensor(a).array, a)
 
 
 # ---------------------------------------------------------------- attributes and conversions
@@ -56,7 +58,10 @@ def test_array_data_is_shared_not_copied():
 
 def test_attributes():
     x = tensor(np.zeros((2, 3), dtype=np.float32))
-    assert (x.shape, x.ndim, x.size, x.dtype, x.device) == ((2, 3), 2, 6, np.float32, "cpu")
+    assert (x.shape, x.ndim, x.numel(), x.dtype, x.device) == ((2, 3), 2, 6, np.float32, "cpu")
+    assert x.size() == (2, 3) and x.size(1) == x.size(-1) == 3 and x.dim() == 2
+    assert x.size().numel() == 6 and repr(x.size()) == "Size([2, 3])"
+    assert x.dtype == engine.float32 == "float32" and x.device == engine.device("cpu")
     assert len(x) == 2 and x.is_leaf and x.grad is None and not x.requires_grad
 
 
@@ -71,7 +76,7 @@ def test_numpy_item_tolist():
 
 def test_bool_of_a_one_element_tensor():
     assert tensor(0.5) and not tensor([0.0])
-    with pytest.raises(ValueError):
+    with pytest.raises(RuntimeError, match="ambiguous"):
         bool(tensor([1.0, 2.0]))
 
 
@@ -107,7 +112,10 @@ def test_iteration_yields_rows():
 @pytest.mark.parametrize("x, text", [
     (tensor([1.0, 2.0]), "tensor([1., 2.])"),
     (tensor([1, 2]), "tensor([1, 2])"),
-    (tensor(np.array([0.5])), "tensor([0.5], dtype=float64)"),
+    (tensor(np.array([0.5])), "tensor([0.5000], dtype=float64)"),
+    (tensor([0.25, 2.0]), "tensor([0.2500, 2.0000])"),
+    (tensor([True, False]), "tensor([ True, False])"),
+    (tensor([1.0], requires_grad=True) * 2, "tensor([2.], grad_fn=<Mul>)"),
     (tensor([1.0], requires_grad=True), "tensor([1.], requires_grad=True)"),
     (tensor([[1.0, 2.0], [3.0, 4.0]]), "tensor([[1., 2.],\n        [3., 4.]])"),
 ])
@@ -143,7 +151,9 @@ def test_comparisons_give_bool_tensors_outside_the_graph():
                              (x > 2, [0, 0, 1]), (x >= 2, [0, 1, 1])):
         assert result.dtype == np.bool_ and not result.requires_grad
         assert result.tolist() == [bool(e) for e in expected]
-    assert x == x and x != tensor([1.0, 2.0, 3.0])  # identity, so tensors can key dicts
+    assert (x == 2).tolist() == [False, True, False] and (x != 2).tolist() == [True, False, True]
+    assert (x == tensor([1.0, 0.0, 3.0])).tolist() == [True, False, True]
+    assert x.__eq__(None) is False and {x: 1}[x] == 1  # hashing stays by identity
 
 
 def test_public_names_exist():

@@ -63,7 +63,7 @@ def flat(value):
 
 def gradcheck(fn, inputs):
     """engine.gradcheck of every element, or of one random direction per input when large."""
-    large = sum(t.size for t in inputs) > 150
+    large = sum(t.numel() for t in inputs) > 150
     return engine.gradcheck(fn, inputs, mode="random" if large else "full")
 
 
