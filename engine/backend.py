@@ -4,11 +4,15 @@ This is the only file that imports CuPy, and it does so lazily: without CuPy
 (or without a GPU) everything on the CPU works and asking for ``"cuda"`` raises
 a RuntimeError that says what is missing.
 
-Contents: get_cupy, cuda_available, device, parse_device, device_of, xp_of,
+Contents: get_cupy, cuda_available, cuda_unavailable_reason, device_count, device,
+set_default_device, get_default_device, default_device, parse_device, device_of,
+on_device_of, xp_of,
 to_device, is_array, as_array, to_numpy, elementwise_kernel, raw_kernel, scatter_add.
 """
 
+import contextlib
 import functools
+import sys
 
 import numpy as np
 
@@ -24,11 +28,26 @@ def _import_cupy():
         return f"CuPy is not installed ({error}); {_GPU_HINT}"
     try:
         count = cupy.cuda.runtime.getDeviceCount()
-    except Exception as error:  # driver missing or broken
-        return f"CuPy is installed but no CUDA GPU is usable ({error})"
+    except Exception as error:  # driver missing or broken, or older than the CUDA runtime
+        return f"CuPy is installed but no CUDA GPU is usable ({type(error).__name__}: {error})"
     if count == 0:
         return "CuPy is installed but this machine has no CUDA GPU"
+    try:
+        _first_operation(cupy)
+    except Exception as error:  # NVRTC or cuBLAS missing, a driver too old for the runtime
+        return (f"CuPy sees {count} CUDA GPU(s), but a first operation on one failed "
+                f"({type(error).__name__}: {error})")
     return cupy
+
+
+def _first_operation(cupy):
+    """One tiny op of each kind the engine runs, to decide whether the GPU is usable: an
+    elementwise kernel (compiled by NVRTC), a matrix product (cuBLAS), a reduction, and the
+    copy of its result to the host (which waits for all of them)."""
+    a = cupy.arange(4, dtype=cupy.float32).reshape(2, 2)
+    total = float(((a * 2 + 1) @ a).sum())  # [[1, 3], [5, 7]] @ [[0, 1], [2, 3]]: 56
+    if total != 56.0:
+        raise RuntimeError(f"a (2, 2) matrix product summed to {total}, not 56")
 
 
 def get_cupy():
@@ -40,8 +59,21 @@ def get_cupy():
 
 
 def cuda_available():
-    """True when CuPy imports and sees at least one GPU."""
+    """True when CuPy imports, sees a GPU and runs a first operation on it."""
     return not isinstance(_import_cupy(), str)
+
+
+def cuda_unavailable_reason():
+    """Why ``cuda_available()`` is False, in words (None when it is True): what a GPU test
+    says when it skips."""
+    reason = _import_cupy()
+    return reason if isinstance(reason, str) else None
+
+
+def device_count():
+    """How many CUDA GPUs CuPy sees (0 without CuPy or a GPU)."""
+    cupy = _import_cupy()
+    return 0 if isinstance(cupy, str) else cupy.cuda.runtime.getDeviceCount()
 
 
 class device(str):
@@ -81,6 +113,24 @@ def _gpu(number):
     return device("cuda", number)
 
 
+_default_device = [None]  # None: the CPU, where every new tensor goes unless told otherwise
+
+
+def set_default_device(name):
+    """Where new tensors go when a factory is given no ``device`` (PyTorch's
+    ``torch.set_default_device``); None or 'cpu': the CPU."""
+    _default_device[0] = None if name is None or device(name) == "cpu" else device(name)
+
+
+def get_default_device():
+    return _default_device[0] or CPU
+
+
+def default_device():
+    """The default device for a factory: None for the CPU (nothing to move)."""
+    return _default_device[0]
+
+
 def parse_device(name):
     """Normalise 'cpu' | 'cuda' | 'cuda:N' (a string or a ``device``) to 'cpu' or 'cuda:N'."""
     name = device(name)
@@ -92,6 +142,22 @@ def device_of(array):
     if isinstance(array, (np.ndarray, np.generic)):
         return CPU
     return _gpu(array.device.id)
+
+
+_ON_THE_CPU = contextlib.nullcontext()
+
+
+def on_device_of(array):
+    """A context in which ``array``'s GPU is the current device (CuPy runs kernels, cuBLAS
+    and RawKernels on the current device, whatever device their arrays live on); nothing
+    for a NumPy array.
+
+    >>> with on_device_of(np.zeros(2)):
+    ...     pass
+    """
+    if isinstance(array, (np.ndarray, np.generic)):
+        return _ON_THE_CPU
+    return get_cupy().cuda.Device(array.device.id)
 
 
 def xp_of(array):
@@ -114,13 +180,23 @@ def to_device(array, device):
 
 
 def is_array(value):
-    """True for a NumPy or a CuPy array."""
-    return isinstance(value, np.ndarray) or hasattr(value, "__cuda_array_interface__")
+    """True for a NumPy or a CuPy array, and nothing else: a PyTorch CUDA tensor or a Numba
+    array has ``__cuda_array_interface__`` but not CuPy's methods (``as_array`` converts it)."""
+    if isinstance(value, np.ndarray):
+        return True
+    cupy = sys.modules.get("cupy")  # not imported: no value can be a CuPy array
+    return cupy is not None and isinstance(value, cupy.ndarray)
 
 
 def as_array(value):
-    """An array as it is (on its device); anything else through ``numpy.asarray``."""
-    return value if is_array(value) else np.asarray(value)
+    """An array as it is (on its device); another GPU array (anything with
+    ``__cuda_array_interface__``) as a CuPy array sharing its memory; anything else through
+    ``numpy.asarray``."""
+    if is_array(value):
+        return value
+    if hasattr(value, "__cuda_array_interface__"):
+        return get_cupy().asarray(value)  # zero-copy
+    return np.asarray(value)
 
 
 def to_numpy(array):

@@ -4,6 +4,9 @@
 
 Filled:   zeros ones empty full eye arange linspace, *_like, as_tensor from_numpy
 Random:   rand randn randint randperm normal uniform bernoulli multinomial, *_like
+Methods:  new (what Tensor.new_zeros, new_ones, new_full, new_empty, new_tensor make);
+          uniform_values normal_values bernoulli_values (what uniform_, normal_ and
+          bernoulli_ write)
 
 The random ones draw from ``generator=`` (an ``engine.Generator``) or ``rng=`` (a
 ``numpy.random.Generator`` or an int seed), else from the default generator;
@@ -20,7 +23,7 @@ from engine.tensor import Tensor, _one_tuple
 
 def _make(array, dtype, device, requires_grad):
     return Tensor(array, dtype=dtypes.as_dtype(dtype), requires_grad=requires_grad,
-                  device=device)
+                  device=backend.default_device() if device is None else device)
 
 
 def _shape(size):
@@ -69,6 +72,13 @@ empty_like = zeros_like
 
 def full_like(input, fill_value, dtype=None, device=None, requires_grad=False):
     return full(input.shape, fill_value, *_like(input, dtype, device), requires_grad)
+
+
+def new(like, make, *args, dtype=None, device=None, requires_grad=False):
+    """``make(*args)`` (a factory) in ``like``'s dtype and on its device unless given: what
+    ``like.new_zeros(2, 3)`` and the other ``Tensor.new_*`` methods make."""
+    dtype, device = _like(like, dtype, device)
+    return make(*args, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
 def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False):
@@ -186,3 +196,27 @@ def randn_like(input, *, generator=None, dtype=None, device=None, requires_grad=
     dtype, device = _like(input, dtype, device)
     return randn(input.shape, generator=generator, dtype=dtype, device=device,
                  requires_grad=requires_grad)
+
+
+# ---------------------------------------------------------------- what t.uniform_() writes
+
+
+def _drawn(values, like):
+    """Drawn NumPy values as a constant Tensor of ``like``'s dtype, on its device."""
+    array = backend.to_device(np.asarray(values, dtype=like.dtype), like.device)
+    return Tensor._make(array, False, None, 0)
+
+
+def uniform_values(like, low=0.0, high=1.0, generator=None):
+    return _drawn(generator_of(None, generator).uniform(low, high, like.shape), like)
+
+
+def normal_values(like, mean=0.0, std=1.0, generator=None):
+    return _drawn(generator_of(None, generator).normal(mean, std, like.shape), like)
+
+
+def bernoulli_values(like, p=0.5, generator=None):
+    """1 with probability ``p`` (a number, or a tensor of probabilities broadcast to
+    ``like``'s shape), else 0."""
+    p = backend.to_numpy(p.array) if isinstance(p, Tensor) else p
+    return _drawn(generator_of(None, generator).random(like.shape) < p, like)

@@ -177,17 +177,18 @@ class Function:
             if isinstance(out, np.generic):  # NumPy turns 0-d results into scalars
                 out = np.asarray(out)
             elif isinstance(out, tuple):
+                out = tuple(np.asarray(o) if isinstance(o, np.generic) else o for o in out)
                 if ctx is not None:
                     ctx.num_outputs = len(out)
                     ctx.output_meta = [(o.shape, o.dtype) for o in out]
                 outs = tuple(Tensor._make(o, requires_grad, ctx, i) for i, o in enumerate(out))
                 if node.view:
                     for o in outs:
-                        o._version = _counter(inputs[0])
+                        o._versions = _counter(inputs[0])
                 return outs
         result = Tensor._make(out, requires_grad, ctx, 0)
         if cls.view and node.view:
-            result._version = _counter(inputs[0])  # one array, one counter
+            result._versions = _counter(inputs[0])  # one array, one counter
         return result
 
     def forward(self, *arrays, **options):
@@ -305,7 +306,7 @@ class Tensor:
     tensor([2., 4., 6.])
     """
 
-    __slots__ = ("array", "grad", "requires_grad", "_ctx", "_output_index", "_version",
+    __slots__ = ("array", "grad", "requires_grad", "_ctx", "_output_index", "_versions",
                  "__weakref__")
     __array_ufunc__ = None  # numpy defers to our reflected operators: ndarray * Tensor -> Tensor
 
@@ -320,7 +321,7 @@ class Tensor:
         self.requires_grad = bool(requires_grad)
         self._ctx = None
         self._output_index = 0
-        self._version = None  # made when first needed: [in-place changes, clock of the last]
+        self._versions = None  # made when first needed: [in-place changes, clock of the last]
 
     @staticmethod
     def _make(array, requires_grad, ctx, output_index):
@@ -331,7 +332,7 @@ class Tensor:
         out.requires_grad = requires_grad
         out._ctx = ctx
         out._output_index = output_index
-        out._version = None
+        out._versions = None
         return out
 
     # -- what it is
@@ -344,7 +345,7 @@ class Tensor:
     grad_fn = property(lambda self: self._ctx)
     itemsize = property(lambda self: self.array.itemsize)
     nbytes = property(lambda self: self.array.nbytes)
-    T = property(lambda self: self.permute(*range(self.ndim - 1, -1, -1)))
+    T = property(lambda self: ops.permute(self, tuple(range(self.ndim - 1, -1, -1))))
     mT = property(lambda self: self.transpose(-2, -1))
 
     def size(self, dim=None):
@@ -366,9 +367,9 @@ class Tensor:
         return self.array.dtype.kind == "f"
 
     @property
-    def _version_number(self):
+    def _version(self):
         """How many in-place changes this tensor's array has seen (PyTorch's ``_version``)."""
-        return 0 if self._version is None else self._version[0]
+        return 0 if self._versions is None else self._versions[0]
 
     # -- Python's protocols
     def __len__(self):
@@ -412,12 +413,14 @@ class Tensor:
         values = backend.to_numpy(self.array)
         options = {}
         if values.dtype.kind == "f":
-            finite = values[np.isfinite(values)]
-            if finite.size and not np.array_equal(finite, np.round(finite)):
-                options = {"precision": 4, "floatmode": "fixed"}  # PyTorch's 4 decimals
+            options = {"formatter": {"float_kind": _float_text(values)}}  # PyTorch's rules
+        elif values.dtype.kind == "b":  # as wide as the widest present: [True], [ True, False]
+            width = 5 if not values.all() and values.size else 4
+            options = {"formatter": {"bool": lambda v: str(v).rjust(width)}}
         body = np.array2string(values, separator=", ", prefix="tensor(", threshold=1000,
-                               edgeitems=3, **options)
-        extras = "" if self.device == "cpu" else f", device='{self.device}'"
+                               edgeitems=3, max_line_width=80, **options)
+        extras = "" if values.size or values.shape == (0,) else f", size={values.shape}"
+        extras += "" if self.device == "cpu" else f", device='{self.device}'"
         if self.dtype not in (dtypes.get_default_dtype(), np.int64, np.bool_):
             extras += f", dtype={self.dtype}"
         if self._ctx is not None:
@@ -458,7 +461,7 @@ class Tensor:
     def detach(self):
         """The same array, cut from the graph (memory and version counter shared, as PyTorch)."""
         out = Tensor._make(self.array, False, None, 0)
-        out._version = _counter(self)
+        out._versions = _counter(self)
         return out
 
     def to(self, *args, device=None, dtype=None, non_blocking=False, copy=False):
@@ -688,17 +691,30 @@ class Tensor:
     def __abs__(self):
         return ops.abs(self)
 
+    def __rmod__(self, other):  # other % self
+        return ops.remainder(other, self)
+
+    # ~ & | ^ are bitwise, as in PyTorch: on bool tensors, the logical not, and, or, xor
     def __invert__(self):
-        return ops.logical_not(self)
+        return ops.bitwise_not(self)
 
     def __and__(self, other):
-        return ops.logical_and(self, other)
+        return ops.bitwise_and(self, other)
+
+    def __rand__(self, other):
+        return ops.bitwise_and(other, self)
 
     def __or__(self, other):
-        return ops.logical_or(self, other)
+        return ops.bitwise_or(self, other)
+
+    def __ror__(self, other):
+        return ops.bitwise_or(other, self)
 
     def __xor__(self, other):
-        return ops.logical_xor(self, other)
+        return ops.bitwise_xor(self, other)
+
+    def __rxor__(self, other):
+        return ops.bitwise_xor(other, self)
 
     def __getitem__(self, index):
         return ops.getitem(self, index)
@@ -764,11 +780,11 @@ class Tensor:
     def clip(self, min=None, max=None):
         return ops.clip(self, min, max)
 
-    def sum(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
-        return ops.sum(self, dim, keepdim, axis=axis, keepdims=keepdims)
+    def sum(self, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
+        return ops.sum(self, dim, keepdim, dtype=dtype, axis=axis, keepdims=keepdims)
 
-    def mean(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
-        return ops.mean(self, dim, keepdim, axis=axis, keepdims=keepdims)
+    def mean(self, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
+        return ops.mean(self, dim, keepdim, dtype=dtype, axis=axis, keepdims=keepdims)
 
     def max(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
         return ops.max(self, dim, keepdim, axis=axis, keepdims=keepdims)
@@ -786,18 +802,16 @@ class Tensor:
         return ops.log_softmax(self, dim, axis=axis)
 
     def reshape(self, *shape):  # x.reshape(2, 3) or x.reshape((2, 3))
-        return ops.reshape(self, _one_tuple(shape))
+        return ops.reshape(self, _sizes(shape, "reshape"))
 
     def view(self, *shape):  # a reshape: NumPy returns a view wherever one exists
-        return ops.reshape(self, _one_tuple(shape))
+        return ops.reshape(self, _sizes(shape, "view"))
 
     def view_as(self, other):
         return ops.reshape(self, other.shape)
 
     def transpose(self, *dims):  # x.transpose(0, 1) swaps two axes, as PyTorch
-        if len(dims) == 2 and all(isinstance(d, (int, np.integer)) for d in dims):
-            return ops.swapaxes(self, *dims)
-        return ops.transpose(self, _one_tuple(dims) or None)
+        return ops.transpose(self, *dims)
 
     def t(self):
         if self.ndim > 2:
@@ -805,7 +819,7 @@ class Tensor:
         return self if self.ndim < 2 else ops.swapaxes(self, 0, 1)
 
     def permute(self, *dims):
-        return ops.permute(self, _one_tuple(dims))
+        return ops.permute(self, _sizes(dims, "permute"))
 
     def swapaxes(self, axis1, axis2):
         return ops.swapaxes(self, axis1, axis2)
@@ -828,8 +842,8 @@ class Tensor:
     def clone(self):
         return ops.clone(self)
 
-    def contiguous(self):
-        return self
+    def contiguous(self):  # a row-major copy when it is not one (as PyTorch)
+        return self if self.array.flags.c_contiguous else ops.clone(self)
 
     # in place, PyTorch's spellings (see _modify)
     def add_(self, other, alpha=1):
@@ -853,6 +867,413 @@ class Tensor:
     def copy_(self, src):
         return self._modify(ops.copy_of, src)
 
+    # arithmetic
+    def add(self, other, *, alpha=1):
+        return ops.add(self, other if alpha == 1 else other * alpha)
+
+    def sub(self, other, *, alpha=1):
+        return ops.sub(self, other if alpha == 1 else other * alpha)
+
+    def mul(self, other):
+        return ops.mul(self, other)
+
+    def div(self, other, *, rounding_mode=None):
+        return ops.divide(self, other, rounding_mode=rounding_mode)
+
+    def true_divide(self, other):
+        return ops.div(self, other)
+
+    def floor_divide(self, other):
+        return ops.floor_divide(self, other)
+
+    def remainder(self, other):
+        return ops.remainder(self, other)
+
+    def fmod(self, other):
+        return ops.fmod(self, other)
+
+    def pow(self, exponent):
+        return ops.pow(self, exponent)
+
+    def neg(self):
+        return ops.neg(self)
+
+    def square(self):
+        return ops.square(self)
+
+    def rsqrt(self):
+        return ops.rsqrt(self)
+
+    def expm1(self):
+        return ops.expm1(self)
+
+    def log1p(self):
+        return ops.log1p(self)
+
+    def sin(self):
+        return ops.sin(self)
+
+    def cos(self):
+        return ops.cos(self)
+
+    def sign(self):
+        return ops.sign(self)
+
+    def floor(self):
+        return ops.floor(self)
+
+    def ceil(self):
+        return ops.ceil(self)
+
+    def round(self, decimals=0):
+        return ops.round(self, decimals)
+
+    def trunc(self):
+        return ops.trunc(self)
+
+    def frac(self):
+        return ops.frac(self)
+
+    def clamp(self, min=None, max=None):
+        return ops.clamp(self, min, max)
+
+    def clamp_min(self, min):
+        return ops.clamp(self, min=min)
+
+    def clamp_max(self, max):
+        return ops.clamp(self, max=max)
+
+    def maximum(self, other):
+        return ops.maximum(self, other)
+
+    def minimum(self, other):
+        return ops.minimum(self, other)
+
+    def masked_fill(self, mask, value):
+        return ops.masked_fill(self, mask, value)
+
+    def where(self, condition, other):  # self where condition, else other
+        return ops.where(condition, self, other)
+
+    subtract, multiply, divide, negative, fix = sub, mul, div, neg, trunc  # PyTorch's aliases
+
+    # comparisons and truth values (outside the graph)
+    def eq(self, other):
+        return ops.eq(self, other)
+
+    def ne(self, other):
+        return ops.ne(self, other)
+
+    def lt(self, other):
+        return ops.lt(self, other)
+
+    def le(self, other):
+        return ops.le(self, other)
+
+    def gt(self, other):
+        return ops.gt(self, other)
+
+    def ge(self, other):
+        return ops.ge(self, other)
+
+    greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
+
+    def logical_not(self):
+        return ops.logical_not(self)
+
+    def logical_and(self, other):
+        return ops.logical_and(self, other)
+
+    def logical_or(self, other):
+        return ops.logical_or(self, other)
+
+    def logical_xor(self, other):
+        return ops.logical_xor(self, other)
+
+    def bitwise_not(self):
+        return ops.bitwise_not(self)
+
+    def bitwise_and(self, other):
+        return ops.bitwise_and(self, other)
+
+    def bitwise_or(self, other):
+        return ops.bitwise_or(self, other)
+
+    def bitwise_xor(self, other):
+        return ops.bitwise_xor(self, other)
+
+    def isnan(self):
+        return ops.isnan(self)
+
+    def isinf(self):
+        return ops.isinf(self)
+
+    def isfinite(self):
+        return ops.isfinite(self)
+
+    def isclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        return ops.isclose(self, other, rtol, atol, equal_nan)
+
+    def allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        return ops.allclose(self, other, rtol, atol, equal_nan)
+
+    def equal(self, other):
+        return ops.equal(self, other)
+
+    def nonzero(self, *, as_tuple=False):
+        return ops.nonzero(self, as_tuple=as_tuple)
+
+    def argwhere(self):
+        return ops.nonzero(self)
+
+    def count_nonzero(self, dim=None):
+        return ops.count_nonzero(self, dim)
+
+    # reductions
+    def prod(self, dim=None, keepdim=False, *, dtype=None):
+        return ops.prod(self, dim, keepdim, dtype=dtype)
+
+    def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
+        return ops.var(self, dim, unbiased, keepdim, correction=correction)
+
+    def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
+        return ops.std(self, dim, unbiased, keepdim, correction=correction)
+
+    def norm(self, p="fro", dim=None, keepdim=False, dtype=None):
+        return ops.norm(self, p, dim, keepdim, dtype)
+
+    def cumsum(self, dim, *, dtype=None):
+        return ops.cumsum(self, dim, dtype=dtype)
+
+    def any(self, dim=None, keepdim=False):
+        return ops.any(self, dim, keepdim)
+
+    def all(self, dim=None, keepdim=False):
+        return ops.all(self, dim, keepdim)
+
+    def argmax(self, dim=None, keepdim=False):
+        return ops.argmax(self, dim, keepdim)
+
+    def argmin(self, dim=None, keepdim=False):
+        return ops.argmin(self, dim, keepdim)
+
+    def amax(self, dim=(), keepdim=False):
+        return ops.amax(self, dim, keepdim)
+
+    def amin(self, dim=(), keepdim=False):
+        return ops.amin(self, dim, keepdim)
+
+    def topk(self, k, dim=-1, largest=True, sorted=True):
+        return ops.topk(self, k, dim, largest, sorted)
+
+    def sort(self, dim=-1, descending=False, stable=False):
+        return ops.sort(self, dim, descending, stable)
+
+    def argsort(self, dim=-1, descending=False, stable=False):
+        return ops.argsort(self, dim, descending, stable)
+
+    def kthvalue(self, k, dim=-1, keepdim=False):
+        return ops.kthvalue(self, k, dim, keepdim)
+
+    def median(self, dim=None, keepdim=False):
+        return ops.median(self, dim, keepdim)
+
+    # linear algebra
+    def mm(self, other):
+        return ops.mm(self, other)
+
+    def bmm(self, other):
+        return ops.bmm(self, other)
+
+    def mv(self, vector):
+        return ops.mv(self, vector)
+
+    def dot(self, other):
+        return ops.dot(self, other)
+
+    def outer(self, other):
+        return ops.outer(self, other)
+
+    def addmm(self, mat1, mat2, *, beta=1, alpha=1):
+        return ops.addmm(self, mat1, mat2, beta=beta, alpha=alpha)
+
+    def tril(self, diagonal=0):
+        return ops.tril(self, diagonal)
+
+    def triu(self, diagonal=0):
+        return ops.triu(self, diagonal)
+
+    # picking by index
+    def index_select(self, dim, index):
+        return ops.index_select(self, dim, index)
+
+    def gather(self, dim, index):
+        return ops.gather(self, dim, index)
+
+    def take_along_dim(self, indices, dim):
+        return ops.take_along_dim(self, indices, dim)
+
+    def masked_select(self, mask):
+        return ops.masked_select(self, mask)
+
+    def scatter(self, dim, index, src=None, *, value=None, reduce=None):
+        return ops.scatter(self, dim, index, src, value=value, reduce=reduce)
+
+    def scatter_add(self, dim, index, src):
+        return ops.scatter_add(self, dim, index, src)
+
+    def index_add(self, dim, index, source, *, alpha=1):
+        return ops.index_add(self, dim, index, source, alpha=alpha)
+
+    def repeat_interleave(self, repeats, dim=None, *, output_size=None):
+        return ops.repeat_interleave(self, repeats, dim)
+
+    # shapes
+    def flatten(self, start_dim=0, end_dim=-1):
+        return ops.flatten(self, start_dim, end_dim)
+
+    def unflatten(self, dim, sizes):
+        return ops.unflatten(self, dim, sizes)
+
+    def expand(self, *sizes):  # x.expand(2, -1) or x.expand((2, -1))
+        return ops.expand(self, _sizes(sizes, "expand"))
+
+    def expand_as(self, other):
+        return ops.expand(self, other.shape)
+
+    def repeat(self, *sizes):
+        return ops.repeat(self, _sizes(sizes, "repeat"))
+
+    def narrow(self, dim, start, length):
+        return ops.narrow(self, dim, start, length)
+
+    def movedim(self, source, destination):
+        return ops.movedim(self, source, destination)
+
+    def swapdims(self, dim0, dim1):
+        return ops.swapaxes(self, dim0, dim1)
+
+    def split(self, split_size, dim=0):
+        return ops.split(self, split_size, dim)
+
+    def chunk(self, chunks, dim=0):
+        return ops.chunk(self, chunks, dim)
+
+    def flip(self, *dims):  # x.flip(0), x.flip(0, 1) or x.flip((0, 1))
+        return ops.flip(self, _one_tuple(dims))
+
+    def fliplr(self):
+        return ops.flip(self, 1)
+
+    def flipud(self):
+        return ops.flip(self, 0)
+
+    def roll(self, shifts, dims=None):
+        return ops.roll(self, shifts, dims)
+
+    moveaxis = movedim
+
+    def stride(self, dim=None):
+        """Steps between elements along each dimension, counted in elements."""
+        steps = tuple(s // self.array.itemsize for s in self.array.strides)
+        return steps if dim is None else steps[dim]
+
+    def is_contiguous(self, memory_format=None):
+        return bool(self.array.flags.c_contiguous)
+
+    def nelement(self):
+        return self.array.size
+
+    def ndimension(self):
+        return self.array.ndim
+
+    # new tensors, with this one's dtype and device unless given
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
+        from engine import factories
+
+        return factories.new(self, factories.zeros, *size, dtype=dtype, device=device,
+                             requires_grad=requires_grad)
+
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
+        from engine import factories
+
+        return factories.new(self, factories.ones, *size, dtype=dtype, device=device,
+                             requires_grad=requires_grad)
+
+    def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
+        from engine import factories
+
+        return factories.new(self, factories.empty, *size, dtype=dtype, device=device,
+                             requires_grad=requires_grad)
+
+    def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False):
+        from engine import factories
+
+        return factories.new(self, factories.full, size, fill_value, dtype=dtype, device=device,
+                             requires_grad=requires_grad)
+
+    def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False):
+        from engine import factories
+
+        return factories.new(self, tensor, data, dtype=dtype, device=device,
+                             requires_grad=requires_grad)
+
+    # more in place (see _modify)
+    def clamp_(self, min=None, max=None):
+        return self._modify(ops.clamp, min, max)
+
+    def masked_fill_(self, mask, value):
+        return self._modify(ops.masked_fill, mask, value)
+
+    def scatter_(self, dim, index, src=None, *, value=None, reduce=None):
+        return self._modify(lambda t, s: ops.scatter(t, dim, index, s, value=value, reduce=reduce),
+                            src)
+
+    def scatter_add_(self, dim, index, src):
+        return self._modify(lambda t, s: ops.scatter_add(t, dim, index, s), src)
+
+    def index_add_(self, dim, index, source, *, alpha=1):
+        return self._modify(lambda t, s: ops.index_add(t, dim, index, s, alpha=alpha), source)
+
+    def relu_(self):
+        return self._modify(ops.relu)
+
+    def tanh_(self):
+        return self._modify(ops.tanh)
+
+    def sigmoid_(self):
+        return self._modify(ops.sigmoid)
+
+    def exp_(self):
+        return self._modify(ops.exp)
+
+    def uniform_(self, from_=0.0, to=1.0, *, generator=None):
+        from engine import factories
+
+        return self._modify(factories.uniform_values, from_, to, generator)
+
+    def normal_(self, mean=0.0, std=1.0, *, generator=None):
+        from engine import factories
+
+        return self._modify(factories.normal_values, mean, std, generator)
+
+    def bernoulli_(self, p=0.5, *, generator=None):
+        from engine import factories
+
+        return self._modify(factories.bernoulli_values, p, generator)
+
+    clip_ = clamp_
+
+    def __getattr__(self, name):
+        # Python calls this only for a name it did not find: never on the hot path
+        if name[0] == "_":  # NumPy probes __array_interface__ and the like: answer fast
+            raise AttributeError(name)
+        if name in _UNSUPPORTED:
+            raise AttributeError(f"Tensor.{name} (PyTorch's) is not supported: "
+                                 f"{_UNSUPPORTED[name]}")
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'",
+                             name=name, obj=self)
+
 
 def _dim(dim, ndim, op_name):
     """One axis (negatives count from the end), checked against ``ndim``."""
@@ -864,6 +1285,14 @@ def _dim(dim, ndim, op_name):
     return dim % max(ndim, 1)
 
 
+def _sizes(args, method):
+    """A method's sizes, given as varargs or one tuple (``x.view(2, 3)``, ``x.view((2, 3))``);
+    none at all is PyTorch's TypeError."""
+    if not args:
+        raise TypeError(f"{method}() needs sizes: {method}(2, 3) or {method}((2, 3)); got none")
+    return _one_tuple(args)
+
+
 def _names_a_dtype(value):
     """Whether a string (or int) passed to ``to()`` names a dtype rather than a device."""
     if not isinstance(value, str) or isinstance(value, backend.device):
@@ -873,6 +1302,91 @@ def _names_a_dtype(value):
     except TypeError:
         return False
     return True
+
+
+def _float_text(values):
+    """How PyTorch prints the floats ``values``: ``1.``-style when every finite one is an
+    integer, 4 decimals otherwise, 4-digit scientific notation when the nonzero magnitudes span
+    more than 1000x, pass 1e8 or go below 1e-4; right-aligned to the widest."""
+    nonzero = values[np.isfinite(values) & (values != 0)].astype(np.float64)
+    size = np.abs(nonzero)
+    if nonzero.size and (size.max() / size.min() > 1000 or size.max() > 1e8 or size.min() < 1e-4):
+        def text(v):
+            return f"{v:.4e}"
+    elif np.array_equal(nonzero, np.ceil(nonzero)):
+        def text(v):
+            return f"{v:.0f}." if np.isfinite(v) else f"{v:.0f}"
+    else:
+        def text(v):
+            return f"{v:.4f}"
+    # the widest text is that of an extreme: the largest, smallest, or largest/smallest |v|
+    extremes = [nonzero[i] for i in (nonzero.argmax(), nonzero.argmin(), size.argmax(),
+                                     size.argmin())] if nonzero.size else []
+    width = max([len(text(v)) for v in extremes], default=1)
+    return lambda v: text(v).rjust(width)
+
+
+_UNSUPPORTED = {  # PyTorch's Tensor methods that are not here, and what to do instead
+    "register_hook": "call retain_grad() on the tensor and read its .grad after backward()",
+    "storage": ".array is the NumPy/CuPy array itself",
+    "untyped_storage": ".array is the NumPy/CuPy array itself",
+    "data_ptr": ".array.ctypes.data (NumPy) or .array.data.ptr (CuPy) is the address",
+    "pin_memory": "host memory is NumPy's; .to('cuda') copies it",
+    "share_memory_": "tensors are not shared between processes",
+    "to_sparse": "sparse tensors are not supported",
+    "cumprod": "for positive values use x.log().cumsum(dim).exp()",
+    "lerp": "write it out: a + weight * (b - a)",
+    "lerp_": "write it out under no_grad(): a.add_(weight * (b - a))",
+    "addcmul": "write it out: t + value * a * b",
+    "addcmul_": "write it out under no_grad(): t.add_(value * a * b)",
+    "addcdiv": "write it out: t + value * a / b",
+    "addcdiv_": "write it out under no_grad(): t.add_(value * a / b)",
+    "addmv": "write it out: beta * t + alpha * m.mv(v)",
+    "baddbmm": "write it out: beta * t + alpha * a.bmm(b)",
+    "index_fill": "use masked_fill, or item assignment t[:, index] = value",
+    "index_fill_": "use item assignment: t[:, index] = value",
+    "index_copy": "use item assignment on a clone: t[:, index] = source",
+    "index_copy_": "use item assignment: t[:, index] = source",
+    "index_put": "use item assignment on a clone: t[indices] = values",
+    "index_put_": "use item assignment: t[indices] = values",
+    "masked_scatter": "use item assignment on a clone: t[mask] = source[:n]",
+    "masked_scatter_": "use item assignment: t[mask] = source[:n]",
+    "unfold": "slice the windows, then stack them",
+    "as_strided": "strides are NumPy's; reshape, slice or expand instead",
+    "resize_": "make a new tensor (new_zeros, reshape)",
+    "resize_as_": "make a new tensor (new_zeros, reshape)",
+    "set_": "assign .data instead: t.data = other",
+    "apply_": "compute on t.numpy() and copy_ the result back",
+    "map_": "compute on t.numpy() and copy_ the result back",
+    "random_": "draw with engine.randint and copy_ it in",
+    "exponential_": "draw with NumPy and copy_ it in",
+    "geometric_": "draw with NumPy and copy_ it in",
+    "cauchy_": "draw with NumPy and copy_ it in",
+    "log_normal_": "use normal_() and then exp_()",
+    "erf": "use nn.functional.erf(t) (loopgrad.nn.functional.erf)",
+    "erfinv": "special functions are not supported yet",
+    "lgamma": "special functions are not supported yet",
+    "digamma": "special functions are not supported yet",
+    "diag": "use einsum('ii->i', x) for the diagonal, or x * eye(n) to build one",
+    "diagonal": "use einsum('ii->i', x) (or '...ii->...i')",
+    "trace": "use einsum('ii', x)",
+    "inverse": "matrix decompositions are not supported",
+    "det": "matrix decompositions are not supported",
+    "svd": "matrix decompositions are not supported",
+    "qr": "matrix decompositions are not supported",
+    "cholesky": "matrix decompositions are not supported",
+    "bfloat16": "NumPy has no bfloat16; use half() or float()",
+    "cfloat": "complex tensors are not supported",
+    "cdouble": "complex tensors are not supported",
+    "real": "complex tensors are not supported; a real tensor is its own real part",
+    "imag": "complex tensors are not supported",
+    "conj": "complex tensors are not supported; a real tensor is its own conjugate",
+    "unique": "use numpy.unique(t.numpy())",
+    "bincount": "use numpy.bincount(t.numpy())",
+    "histc": "use numpy.histogram(t.numpy())",
+    "record_stream": "CUDA streams are not exposed",
+    "is_pinned": "host memory is NumPy's; it is never pinned",
+}
 
 
 # ---------------------------------------------------------------- in place
@@ -924,9 +1438,9 @@ def _counter(t):
     Made when first needed (an in-place change, a view, ``detach``), off the hot path;
     a node whose backward reads this very array (its output) is then given it too.
     """
-    counter = t._version
+    counter = t._versions
     if counter is None:
-        counter = t._version = [0, 0]
+        counter = t._versions = [0, 0]
         node = t._ctx
         if node is not None and node.saves_output:
             node.output_counter = counter
@@ -937,7 +1451,7 @@ def _check_versions(node):
     """Refuse to run ``node.backward`` if an array it saved was changed in place since."""
     saved = node.saved_inputs
     saved = range(len(node.parents)) if saved is None else saved
-    counters = [(node.parents[i]._version, f"input {i} of shape {node.parents[i].shape}")
+    counters = [(node.parents[i]._versions, f"input {i} of shape {node.parents[i].shape}")
                 for i in saved]
     counters.append((node.output_counter, "output 0"))
     for counter, what in counters:
@@ -1133,6 +1647,8 @@ def tensor(data, dtype=None, device=None, requires_grad=False):
     array = _to_array(data, dtype)
     if backend.is_array(data) and array is data:
         array = array.copy()
+    if device is None and not backend.is_array(data) and not isinstance(data, Tensor):
+        device = backend.default_device()  # Python data: the default device (the CPU)
     return Tensor(array, requires_grad=requires_grad, device=device)
 
 

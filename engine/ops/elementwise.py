@@ -1,7 +1,8 @@
 """Elementwise ops: one Function each (forward beside backward), then its wrapper.
 
 Binary:  Add Sub Mul Div Pow PowScalar Maximum Minimum Where
-Unary:   Neg Exp Log Sqrt Tanh Sigmoid ReLU Abs Clip Astype Clone
+Unary:   Neg Exp Expm1 Log Log1p Sqrt Rsqrt Sin Cos Tanh Sigmoid ReLU Abs Clip Astype Clone
+Compositions: square, clamp (= clip; number or tensor bounds) clamp_min clamp_max, masked_fill
 Copies:  clone, copy_of (what ``copy_`` and ``fill_`` write)
 Outside the graph: eq ne lt le gt ge (bool results)
 
@@ -13,6 +14,7 @@ import operator
 
 import numpy as np
 
+from engine import dtypes
 from engine.backend import xp_of
 from engine.tensor import Function, Tensor
 
@@ -179,11 +181,17 @@ class Where(Function):
         return None, xp.where(self.condition, grad, zero), xp.where(self.condition, zero, grad)
 
 
-def add(a, b):
+def add(a, b, *, alpha=1):
+    """``a + alpha * b``, as PyTorch's ``add``."""
+    if alpha != 1:
+        b = mul(b, alpha)
     return Add.apply(*operands(a, b))
 
 
-def sub(a, b):
+def sub(a, b, *, alpha=1):
+    """``a - alpha * b``, as PyTorch's ``sub``."""
+    if alpha != 1:
+        b = mul(b, alpha)
     return Sub.apply(*operands(a, b))
 
 
@@ -191,8 +199,17 @@ def mul(a, b):
     return Mul.apply(*operands(a, b))
 
 
-def div(a, b):
-    return Div.apply(*operands(a, b))
+def div(a, b, *, rounding_mode=None):
+    """``a / b``; ``rounding_mode='trunc'`` or ``'floor'`` rounds the quotient (PyTorch's)."""
+    if rounding_mode is not None:
+        from engine.ops.rounding import divide  # rounding.py imports this module
+
+        return divide(a, b, rounding_mode=rounding_mode)
+    a, b = operands(a, b)
+    if a.array.dtype.kind != "f":  # 7 / 2 is 3.5, in the default float dtype, as in PyTorch
+        dtype = dtypes.get_default_dtype()
+        a, b = (Tensor._make(t.array.astype(dtype), False, None, 0) for t in (a, b))
+    return Div.apply(a, b)
 
 
 def pow(a, exponent):
@@ -212,20 +229,28 @@ def minimum(a, b):
     return Minimum.apply(*operands(a, b))
 
 
-def where(condition, a, b):
-    """``a`` where ``condition`` is true, else ``b`` (broadcast together)."""
-    like = a if isinstance(a, Tensor) else b
+def where(condition, a=None, b=None):
+    """``a`` where ``condition`` is true, else ``b`` (broadcast together); ``where(condition)``
+    alone is ``nonzero(condition, as_tuple=True)``, as in PyTorch."""
     if not isinstance(condition, Tensor):
         condition = Tensor(condition)
+    if a is None and b is None:
+        from engine.ops.logic import nonzero  # logic.py imports this module
+
+        return nonzero(condition, as_tuple=True)
     if condition.dtype != np.bool_:
         raise TypeError(f"where: condition must be bool; got {condition.dtype}")
-    a, b = operands(a, b) if isinstance(like, Tensor) else (Tensor(a), Tensor(b))
-    return Where.apply(condition, a, b)
+    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
+        a = Tensor(a)  # two numbers: promoted together, as PyTorch does (1, 0.5: float)
+    return Where.apply(condition, *operands(a, b))
 
 
 def _compare(a, b, compare):
     a, b = operands(a, b)
-    return Tensor._make(compare(a.array, b.array), False, None, 0)
+    out = compare(a.array, b.array)
+    if isinstance(out, np.generic):  # NumPy compares 0-d arrays into scalars
+        out = np.asarray(out)
+    return Tensor._make(out, False, None, 0)
 
 
 def eq(a, b):
@@ -307,6 +332,61 @@ class Tanh(Function):
 
     def backward(self, grad):
         return grad * (1 - self.out * self.out)  # d tanh(a) = (1 - tanh(a)^2) da
+
+
+class Expm1(Function):
+    saved_inputs, saves_output = (), True
+
+    def forward(self, a):
+        self.out = xp_of(a).expm1(a)  # exp(a) - 1 without losing digits near 0
+        return self.out
+
+    def backward(self, grad):
+        return grad * (self.out + 1)  # d (exp(a) - 1) = exp(a) da
+
+
+class Log1p(Function):
+    saved_inputs = (0,)
+
+    def forward(self, a):
+        self.a = a
+        return xp_of(a).log1p(a)  # log(1 + a) without losing digits near 0
+
+    def backward(self, grad):
+        return grad / (1 + self.a)  # d log(1 + a) = da / (1 + a)
+
+
+class Rsqrt(Function):
+    saved_inputs, saves_output = (), True
+
+    def forward(self, a):
+        self.out = 1 / xp_of(a).sqrt(a)
+        return self.out
+
+    def backward(self, grad):
+        return grad * -0.5 * self.out**3  # d a^(-1/2) = -1/2 a^(-3/2) da
+
+
+class Sin(Function):
+    saved_inputs = (0,)
+
+    def forward(self, a):
+        self.a = a
+        return xp_of(a).sin(a)
+
+    def backward(self, grad):
+        return grad * xp_of(grad).cos(self.a)  # d sin(a) = cos(a) da
+
+
+class Cos(Function):
+    saved_inputs = (0,)
+
+    def forward(self, a):
+        self.a = a
+        return xp_of(a).cos(a)
+
+    def backward(self, grad):
+        return grad * -xp_of(grad).sin(self.a)  # d cos(a) = -sin(a) da
 
 
 def stable_sigmoid(a):
@@ -392,8 +472,32 @@ def exp(a):
     return Exp.apply(a)
 
 
+def expm1(a):
+    return Expm1.apply(a)
+
+
 def log(a):
     return Log.apply(a)
+
+
+def log1p(a):
+    return Log1p.apply(a)
+
+
+def rsqrt(a):
+    return Rsqrt.apply(a)
+
+
+def sin(a):
+    return Sin.apply(a)
+
+
+def cos(a):
+    return Cos.apply(a)
+
+
+def square(a):
+    return pow(a, 2)
 
 
 def sqrt(a):
@@ -416,14 +520,49 @@ def abs(a):
     return Abs.apply(a)
 
 
-def clip(a, min=None, max=None):
-    """Limit values to [min, max] (either may be None)."""
+def clamp(a, min=None, max=None):
+    """Limit values to [min, max] (either may be None): ``minimum(maximum(a, min), max)``.
+    Bounds are numbers or tensors (broadcasting); the gradient reaches ``a`` where it lies
+    inside (bounds included) and a tensor bound where it wins, as PyTorch's."""
     if min is None and max is None:
-        raise ValueError("clip: give at least one of min and max")
-    if isinstance(min, Tensor) or isinstance(max, Tensor):
-        raise TypeError("clip: min and max must be numbers; for tensor bounds use "
-                        "engine.maximum / engine.minimum")
-    return Clip.apply(a, low=min, high=max)
+        raise ValueError("clamp: give at least one of min and max")
+    if not isinstance(min, Tensor) and not isinstance(max, Tensor):
+        if a.dtype.kind != "f" and any(isinstance(v, float) for v in (min, max)):
+            a = astype(a, dtypes.get_default_dtype())  # int tensor, float bound: a float result
+        return Clip.apply(a, low=min, high=max)
+    out = a
+    if min is not None:
+        out = where(out < min, min, out)
+    if max is not None:
+        out = where(out > max, max, out)  # after min: max wins when min > max
+    return out
+
+
+clip = clamp  # NumPy's and PyTorch's other name
+
+
+def clamp_min(a, min):
+    return clamp(a, min=min)
+
+
+def clamp_max(a, max):
+    return clamp(a, max=max)
+
+
+def masked_fill(a, mask, value):
+    """``a`` with ``value`` (a number, or a 0-d tensor that may require grad) where the bool
+    ``mask`` (broadcast against ``a``) is true."""
+    if not isinstance(mask, Tensor) or mask.dtype != np.bool_:
+        kind = mask.dtype if isinstance(mask, Tensor) else type(mask).__name__
+        raise TypeError(f"masked_fill: mask must be a bool tensor; got {kind}")
+    if isinstance(value, Tensor):
+        if value.ndim != 0:
+            raise ValueError(f"masked_fill: value must be a number or a 0-d tensor; got a "
+                             f"tensor of shape {value.shape}")
+        value = astype(value, a.dtype)
+    else:
+        value = Tensor._make(xp_of(a.array).asarray(value, dtype=a.dtype), False, None, 0)
+    return Where.apply(mask, value, a)
 
 
 def astype(a, dtype):
@@ -448,5 +587,8 @@ def copy_of(like, src):
         xp = xp_of(like.array)
         return Tensor._make(xp.broadcast_to(xp.asarray(src, dtype=like.dtype), like.shape),
                             False, None, 0)
+    if np.broadcast_shapes(src.shape, like.shape) != like.shape:
+        raise RuntimeError(f"the source of shape {src.shape} cannot be broadcast to the "
+                           f"tensor's shape {like.shape}")
     src = src.to(like.device).astype(like.dtype)
     return src if src.shape == like.shape else src.broadcast_to(like.shape)

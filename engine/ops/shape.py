@@ -1,9 +1,10 @@
 """Shape ops: Reshape Transpose BroadcastTo GetItem SetItem Concatenate Stack Split Unbind
-ToDevice.
+Repeat Flip Roll ToDevice.
 
-Wrappers: reshape, transpose, permute (= transpose), swapaxes, squeeze,
-unsqueeze, broadcast_to, getitem, set_item, concatenate, stack, split, chunk,
-unbind, to_device. Axes are PyTorch's ``dim`` or NumPy's ``axis``.
+Wrappers: reshape, flatten, unflatten, transpose, permute, swapaxes (= swapdims), movedim,
+squeeze, unsqueeze, broadcast_to, expand, expand_as, repeat, narrow, getitem, set_item,
+concatenate (= cat, concat), stack, hstack, vstack, split, chunk, unbind, flip, roll,
+to_device. Axes are PyTorch's ``dim`` or NumPy's ``axis``.
 None of them computes anything; each backward routes the gradient back to
 where the element came from.
 """
@@ -17,11 +18,13 @@ from engine.tensor import Function, Tensor
 
 
 class Reshape(Function):
-    saved_inputs, view = (), True
+    saved_inputs, view = (), True  # a view unless NumPy had to copy; forward says which
 
     def forward(self, a, shape):
         self.shape = a.shape
-        return a.reshape(shape)
+        out = a.reshape(shape)
+        self.view = out.base is a or (out.base is not None and out.base is a.base)
+        return out
 
     def backward(self, grad):
         return grad.reshape(self.shape)
@@ -50,22 +53,26 @@ class BroadcastTo(Function):
 
 def _picks_once(index):
     """True when ``index`` holds no integer array, so that no element is picked twice."""
-    parts = index if isinstance(index, tuple) else (index,)
-    return all(p.dtype.kind == "b" for p in parts if hasattr(p, "dtype"))
+    return all(p.dtype.kind == "b" for p in _parts(index) if hasattr(p, "dtype"))
+
+
+def _parts(index):
+    return index if isinstance(index, tuple) else (index,)
 
 
 def _is_basic(index):
     """True when ``index`` holds only ints, slices, None and ...: NumPy then returns a view."""
-    parts = index if isinstance(index, tuple) else (index,)
-    return not any(hasattr(p, "dtype") or isinstance(p, (list, tuple)) for p in parts)
+    return not any(hasattr(p, "dtype") or isinstance(p, (list, tuple)) for p in _parts(index))
 
 
 class GetItem(Function):
     saved_inputs, view = (), True  # a view for basic indexing; forward says which
 
     def forward(self, a, index):
-        self.shape, self.dtype, self.index = a.shape, a.dtype, index
         self.view = _is_basic(index)  # arrays in the index: NumPy copies
+        if self.view and not any(p is Ellipsis for p in _parts(index)):
+            index = (*_parts(index), Ellipsis)  # x[0] of a vector: a 0-d view, not a copy
+        self.shape, self.dtype, self.index = a.shape, a.dtype, index
         return a[index]
 
     def backward(self, grad):
@@ -127,7 +134,7 @@ class Unbind(Function):
     def forward(self, a, axis):
         self.axis = axis
         lead = (slice(None),) * axis
-        return tuple(a[(*lead, i)] for i in range(a.shape[axis]))
+        return tuple(a[(*lead, i, ...)] for i in range(a.shape[axis]))  # ...: 0-d views too
 
     def backward(self, *grads):
         return xp_of(grads[0]).stack(grads, axis=self.axis)
@@ -151,6 +158,45 @@ class SetItem(Function):
         if grad_v.ndim < len(self.v_shape):  # NumPy drops leading 1s of v when assigning
             grad_v = grad_v.reshape((1,) * (len(self.v_shape) - grad_v.ndim) + grad_v.shape)
         return grad_a, grad_v
+
+
+class Repeat(Function):
+    """NumPy's ``tile``: ``a`` laid out ``reps[d]`` times along each dimension ``d`` (``a``
+    has one dimension per count)."""
+
+    saved_inputs = ()
+
+    def forward(self, a, reps):
+        self.shape, self.reps = a.shape, reps
+        return xp_of(a).tile(a, reps)
+
+    def backward(self, grad):
+        # each output axis is (copies, size): every copy contributes, so sum over the copies
+        pairs = [n for pair in zip(self.reps, self.shape) for n in pair]
+        return grad.reshape(pairs).sum(axis=tuple(range(0, len(pairs), 2)))
+
+
+class Flip(Function):
+    saved_inputs = ()
+
+    def forward(self, a, axes):
+        self.axes = axes
+        return xp_of(a).flip(a, axes).copy()  # a copy, as PyTorch's: NumPy's is a view
+
+    def backward(self, grad):
+        return xp_of(grad).flip(grad, self.axes)
+
+
+class Roll(Function):
+    saved_inputs = ()
+
+    def forward(self, a, shifts, axes):
+        self.shifts, self.axes = shifts, axes
+        return xp_of(a).roll(a, shifts, axes)
+
+    def backward(self, grad):
+        negated = tuple(-n for n in self.shifts) if isinstance(self.shifts, tuple) else -self.shifts
+        return xp_of(grad).roll(grad, negated, self.axes)
 
 
 class ToDevice(Function):
@@ -179,18 +225,26 @@ def reshape(a, shape):
     return Reshape.apply(a, shape=shape)
 
 
-def transpose(a, axes=None):
-    """Permute the axes (reverse them when ``axes`` is None)."""
-    axes = tuple(range(a.ndim))[::-1] if axes is None else tuple(axes)
+def transpose(a, *dims):
+    """PyTorch's ``transpose(a, dim0, dim1)`` (two dims swapped), or NumPy's ``transpose(a)``
+    (all reversed) and ``transpose(a, axes)`` (a permutation)."""
+    if len(dims) == 2 and all(isinstance(d, (int, np.integer)) for d in dims):
+        return swapaxes(a, *dims)
+    if len(dims) > 1:
+        raise TypeError(f"transpose: give two dims to swap, or one permutation; got {dims}")
+    return permute(a, tuple(range(a.ndim))[::-1] if not dims or dims[0] is None else dims[0])
+
+
+def permute(a, *dims):
+    """The axes in the order ``dims`` (a permutation: ``permute(a, 1, 0, 2)`` or
+    ``permute(a, (1, 0, 2))``)."""
+    axes = tuple(dims[0]) if len(dims) == 1 and not np.isscalar(dims[0]) else dims
     in_range = all(-a.ndim <= x < a.ndim for x in axes)
     if not in_range or sorted(x % a.ndim for x in axes) != list(range(a.ndim)):
         raise ValueError(
-            f"transpose: axes {axes} are not a permutation of the axes of shape {a.shape}"
+            f"permute: axes {axes} are not a permutation of the axes of shape {a.shape}"
         )
     return Transpose.apply(a, axes=tuple(x % a.ndim for x in axes))
-
-
-permute = transpose
 
 
 def swapaxes(a, axis1, axis2):
@@ -198,6 +252,9 @@ def swapaxes(a, axis1, axis2):
     i, j = _axis(axis1, a.ndim, "swapaxes"), _axis(axis2, a.ndim, "swapaxes")
     axes[i], axes[j] = axes[j], axes[i]
     return Transpose.apply(a, axes=tuple(axes))
+
+
+swapdims = swapaxes
 
 
 def broadcast_to(a, shape):
@@ -235,6 +292,135 @@ def _one_of(dim, axis, op_name, default=None):
     if dim is not None:
         raise TypeError(f"{op_name}: give dim or axis, not both")
     return axis
+
+
+def flatten(a, start_dim=0, end_dim=-1):
+    """The dimensions ``start_dim`` to ``end_dim`` (both included) merged into one; a 0-d
+    tensor becomes 1-D, as in PyTorch."""
+    ndim = max(a.ndim, 1)
+    start, end = (_axis(d, ndim, "flatten") for d in (start_dim, end_dim))
+    if start > end:
+        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
+    shape = a.shape if a.ndim else (1,)
+    merged = int(np.prod(shape[start:end + 1], dtype=np.int64))
+    return Reshape.apply(a, shape=(*shape[:start], merged, *shape[end + 1:]))
+
+
+def unflatten(a, dim, sizes):
+    """Dimension ``dim`` split into ``sizes`` (one of them may be -1)."""
+    dim = _axis(dim, a.ndim, "unflatten")
+    sizes = tuple(int(n) for n in sizes)
+    known, length = int(np.prod([n for n in sizes if n != -1], dtype=np.int64)), a.shape[dim]
+    if -1 in sizes:
+        fits = sizes.count(-1) == 1 and known > 0 and length % known == 0
+    else:
+        fits = known == length
+    if not fits:
+        raise ValueError(f"unflatten: sizes {list(sizes)} don't multiply up to the size of dim "
+                         f"{dim} ({length}) of shape {a.shape}")
+    sizes = tuple(a.shape[dim] // known if n == -1 else n for n in sizes)
+    return Reshape.apply(a, shape=(*a.shape[:dim], *sizes, *a.shape[dim + 1:]))
+
+
+def movedim(a, source, destination):
+    """Dimensions ``source`` (an int or a tuple) moved to ``destination``, the others keeping
+    their order (NumPy's ``moveaxis``)."""
+    source = [source] if isinstance(source, (int, np.integer)) else list(source)
+    destination = [destination] if isinstance(destination, (int, np.integer)) else list(destination)
+    if len(source) != len(destination):
+        raise ValueError(f"movedim: source {source} and destination {destination} must have "
+                         "the same number of dimensions")
+    source = [_axis(d, a.ndim, "movedim") for d in source]
+    destination = [_axis(d, a.ndim, "movedim") for d in destination]
+    if len(set(source)) != len(source) or len(set(destination)) != len(destination):
+        raise ValueError(f"movedim: repeated dim in {source} or {destination}")
+    order = [d for d in range(a.ndim) if d not in source]
+    for to, frm in sorted(zip(destination, source)):
+        order.insert(to, frm)
+    return Transpose.apply(a, axes=tuple(order))
+
+
+moveaxis = movedim
+
+
+def expand(a, *sizes):
+    """``a`` broadcast to ``sizes`` without copying (-1 keeps a size; new dimensions come
+    first), as PyTorch's ``expand``."""
+    sizes = tuple(sizes[0]) if len(sizes) == 1 and not np.isscalar(sizes[0]) else sizes
+    sizes = tuple(int(n) for n in sizes)
+    extra = len(sizes) - a.ndim
+    if extra < 0:
+        raise ValueError(f"expand: the number of sizes ({len(sizes)}) must be at least the "
+                         f"number of dimensions of the tensor ({a.ndim}); shape {a.shape}")
+    shape = []
+    for i, n in enumerate(sizes):
+        old = a.shape[i - extra] if i >= extra else None
+        if n == -1 and old is None:
+            raise ValueError(f"expand: -1 is not allowed for the new leading dimension {i}")
+        n = old if n == -1 else n
+        if old is not None and old != 1 and n != old:
+            raise ValueError(f"expand: the expanded size {n} must match the existing size "
+                             f"{old} at non-singleton dimension {i}; target sizes "
+                             f"{list(sizes)}, tensor sizes {list(a.shape)}")
+        shape.append(n)
+    return BroadcastTo.apply(a, shape=tuple(shape))
+
+
+def expand_as(a, other):
+    return expand(a, other.shape)
+
+
+def repeat(a, *sizes):
+    """``a`` repeated ``sizes[d]`` times along each dimension (PyTorch's ``repeat``,
+    NumPy's ``tile``): extra leading counts add dimensions. A copy."""
+    reps = tuple(sizes[0]) if len(sizes) == 1 and not np.isscalar(sizes[0]) else sizes
+    reps = tuple(int(n) for n in reps)
+    if len(reps) < a.ndim:
+        raise ValueError(f"repeat: give at least one count per dimension ({a.ndim} for shape "
+                         f"{a.shape}); got {list(reps)}")
+    a = Reshape.apply(a, shape=(1,) * (len(reps) - a.ndim) + a.shape)
+    return Repeat.apply(a, reps=reps)
+
+
+def narrow(a, dim, start, length):
+    """The ``length`` slices from ``start`` along ``dim`` (a view); ``start`` may be
+    negative, or a 0-d integer tensor."""
+    dim = _axis(dim, a.ndim, "narrow")
+    size = a.shape[dim]
+    start = int(start)
+    start = start + size if start < 0 else start
+    if not 0 <= start <= size or length < 0 or start + length > size:
+        raise ValueError(f"narrow: start ({start}) + length ({length}) exceeds dimension "
+                         f"{dim} of size {size}")
+    return getitem(a, (slice(None),) * dim + (slice(start, start + length),))
+
+
+def flip(a, dims):
+    """The elements in reverse order along each of ``dims`` (a copy, as PyTorch's)."""
+    dims = (dims,) if isinstance(dims, (int, np.integer)) else tuple(dims)
+    return Flip.apply(a, axes=normalize_axes(dims, a.ndim, "flip"))
+
+
+def fliplr(a):
+    return flip(a, 1)
+
+
+def flipud(a):
+    return flip(a, 0)
+
+
+def roll(a, shifts, dims=None):
+    """The elements shifted ``shifts`` places (wrapping around) along ``dims``; without
+    ``dims`` over the flattened tensor, the shape kept."""
+    if dims is None:
+        return Roll.apply(a, shifts=int(shifts), axes=None)
+    if isinstance(dims, (int, np.integer)):
+        dims, shifts = (dims,), (shifts,)
+    shifts, dims = tuple(int(n) for n in shifts), tuple(dims)
+    if len(shifts) != len(dims):
+        raise ValueError(f"roll: shifts {list(shifts)} and dims {list(dims)} differ in length")
+    axes = tuple(_axis(d, a.ndim, "roll") for d in dims)
+    return Roll.apply(a, shifts=shifts, axes=axes)
 
 
 def index_arrays(index, data):
@@ -275,6 +461,23 @@ def stack(tensors, dim=None, *, axis=None):
         raise ValueError(f"stack: all tensors need one shape; got {[t.shape for t in tensors]}")
     dim = _axis(_one_of(dim, axis, "stack", 0), tensors[0].ndim + 1, "stack")
     return Stack.apply(*tensors, axis=dim)
+
+
+cat = concat = concatenate  # PyTorch's names
+
+
+def hstack(tensors):
+    """Joined along dim 1, or along dim 0 when they are 1-D (0-d ones become 1-D)."""
+    tensors = [t if t.ndim else reshape(t, (1,)) for t in tensors]
+    return concatenate(tensors, 0 if tensors and tensors[0].ndim == 1 else 1)
+
+
+def vstack(tensors):
+    """Joined along dim 0, 1-D (and 0-d) ones first made rows."""
+    return concatenate([t if t.ndim >= 2 else reshape(t, (1, -1)) for t in tensors], 0)
+
+
+row_stack = vstack
 
 
 def split(a, split_size_or_sections, dim=None, *, axis=None):

@@ -17,9 +17,11 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 import engine
 from tests import strategies as s
+from tests.engine import op_args as g
 from tests.strategies import GRID, NONZERO, POSITIVE, REAL, args, array, binary
 
 
@@ -49,6 +51,73 @@ def np_split(a, cut, axis):
 def np_chunk(a, cut, axis):
     """torch.chunk in NumPy: ``cut`` pieces of ceil(length / cut), the last one shorter."""
     return np_split(a, -(-a.shape[axis] // cut), axis)
+
+
+def np_norm(a, p, axis, keepdims):
+    if p in ("fro", 2):
+        return np.sqrt((a * a).sum(axis=axis, keepdims=keepdims))
+    if p in (np.inf, -np.inf):
+        return (np.max if p > 0 else np.min)(np.abs(a), axis=axis, keepdims=keepdims)
+    return (np.abs(a) ** p).sum(axis=axis, keepdims=keepdims) ** (1 / p)
+
+
+def np_sorted(a, dim, descending=False):
+    return np.flip(np.sort(a, dim), dim) if descending else np.sort(a, dim)
+
+
+def np_topk(a, dim, k, largest):
+    return np.take(np_sorted(a, dim, largest), range(k), axis=dim)
+
+
+def np_kthvalue(a, dim, k, keepdim):
+    return np.take(np.sort(a, dim), [k - 1] if keepdim else k - 1, axis=dim)
+
+
+def along(index, dim):
+    """PyTorch's gather rule in NumPy: index along dim, the position itself elsewhere."""
+    return tuple(index if d == dim % index.ndim else np.arange(n).reshape(
+        [n if e == d else 1 for e in range(index.ndim)]) for d, n in enumerate(index.shape))
+
+
+def np_scatter(a, index, src, dim, add=False):
+    out, src = a.copy(), src[tuple(slice(0, n) for n in index.shape)]
+    if add:
+        np.add.at(out, along(index, dim), src)
+    else:
+        out[along(index, dim)] = src
+    return out
+
+
+def np_index_add(a, index, source, dim):
+    out = a.copy()
+    np.add.at(out, (slice(None),) * (dim % a.ndim) + (index,), source)
+    return out
+
+
+def np_masked_select(a, mask):
+    shape = np.broadcast_shapes(a.shape, mask.shape)
+    return np.broadcast_to(a, shape)[np.broadcast_to(mask, shape)]
+
+
+def np_expand(a, sizes):
+    extra = len(sizes) - a.ndim
+    return np.broadcast_to(a, [a.shape[i - extra] if n == -1 else n for i, n in enumerate(sizes)])
+
+
+def np_narrow(a, dim, start, length):
+    start %= a.shape[dim]
+    return np.take(a, range(start, start + length), axis=dim)
+
+
+def np_unflatten(a, dim, sizes):
+    dim %= a.ndim
+    return a.reshape(a.shape[:dim] + tuple(sizes) + a.shape[dim + 1:])
+
+
+def np_flatten(a, start_dim, end_dim):
+    shape = a.shape or (1,)
+    start, end = start_dim % len(shape), end_dim % len(shape)
+    return a.reshape(shape[:start] + (-1,) + shape[end + 1:])
 
 
 def with_numbers(name, fn, ref, left=REAL, right=REAL):
@@ -93,7 +162,7 @@ OPS = [
        lambda a, axis: np.log(np_softmax(a, axis))),
     Op("reshape", lambda a, shape: a.reshape(shape), s.reshape_args()),
     Op("transpose", lambda a, axes: a.transpose(axes), s.permute_args()),
-    Op("permute", lambda a, axes: a.permute(*axes), s.permute_args(), np.transpose),
+    Op("permute", lambda a, axes: a.permute(axes), s.permute_args(), np.transpose),
     Op("T", lambda a: a.T, args(array())),
     Op("swapaxes", lambda a, axis1, axis2: a.swapaxes(axis1, axis2), s.swapaxes_args()),
     Op("broadcast_to", engine.broadcast_to, s.broadcast_to_args(), np.broadcast_to),
@@ -112,6 +181,85 @@ OPS = [
        np_split),
     Op("chunk", lambda a, cut, axis: engine.chunk(a, cut, axis), s.split_args("chunks"),
        np_chunk),
+    # PyTorch's grammar: math
+    Op("expm1", engine.expm1, args(array()), np.expm1),
+    Op("log1p", engine.log1p, args(array(POSITIVE)), np.log1p),
+    Op("rsqrt", engine.rsqrt, args(array(POSITIVE)), lambda a: 1 / np.sqrt(a)),
+    Op("sin", engine.sin, args(array()), np.sin),
+    Op("cos", engine.cos, args(array()), np.cos),
+    Op("square", engine.square, args(array()), np.square),
+    Op("floor", engine.floor, args(array(GRID)), np.floor),
+    Op("ceil", engine.ceil, args(array(GRID)), np.ceil),
+    Op("trunc", engine.trunc, args(array(GRID)), np.trunc),
+    Op("round", engine.round, args(array(GRID), st.sampled_from([0, 1])), np.round),
+    Op("sign", engine.sign, args(array(GRID)), np.sign),
+    Op("frac", engine.frac, args(array(GRID)), lambda a: a - np.trunc(a)),
+    Op("floor_divide", lambda a, b: a // b, g.division_args()),
+    Op("remainder", lambda a, b: a % b, g.division_args()),
+    Op("fmod", engine.fmod, g.division_args(), np.fmod),
+    Op("clamp tensors", engine.clamp, g.clamp_args(), lambda a, lo, hi: np.minimum(
+        np.maximum(a, lo), hi)),
+    Op("clamp_min", engine.clamp_min, args(array(GRID), st.sampled_from([-1.0, 0.5])),
+       np.maximum),
+    Op("masked_fill", engine.masked_fill, g.masked_fill_args(),
+       lambda a, mask, value: np.where(mask, value, a)),
+    # reductions
+    Op("prod", lambda a, **kw: engine.prod(a, **kw), s.reduce_args(), np.prod),
+    Op("var", lambda a, correction, **kw: engine.var(a, correction=correction, **kw),
+       g.var_args(), lambda a, correction, **kw: np.var(a, ddof=correction, **kw)),
+    Op("std", lambda a, correction, **kw: engine.std(a, correction=correction, **kw),
+       g.var_args(GRID, unique=True), lambda a, correction, **kw: np.std(a, ddof=correction, **kw)),
+    Op("norm", lambda a, p, **kw: engine.norm(a, p, **kw), g.norm_args(), np_norm),
+    Op("cumsum", lambda a, axis: engine.cumsum(a, axis), s.axis_args(), np.cumsum),
+    Op("amax", lambda a, **kw: engine.amax(a, **kw), s.reduce_args(GRID, unique=True), np.amax),
+    Op("amin", lambda a, **kw: engine.amin(a, **kw), s.reduce_args(GRID, unique=True), np.amin),
+    Op("max dim", lambda a, dim, keepdim: a.max(dim, keepdim).values,
+       g.dim_args(**g.UNIQUE, keepdim=True), lambda a, dim, keepdim: np.max(a, dim,
+                                                                             keepdims=keepdim)),
+    Op("sort", lambda a, dim, descending: a.sort(dim, descending).values, g.sort_args("sort"),
+       np_sorted),
+    Op("topk", lambda a, dim, k, largest: a.topk(k, dim, largest).values, g.sort_args("topk"),
+       np_topk),
+    Op("kthvalue", lambda a, dim, k, keepdim: a.kthvalue(k, dim, keepdim).values,
+       g.sort_args("kthvalue"), np_kthvalue),
+    # picking by index
+    Op("gather", lambda a, index, dim: a.gather(dim, index), g.gather_args(),
+       lambda a, index, dim: a[along(index, dim)]),
+    Op("index_select", lambda a, index, dim: a.index_select(dim, index), g.index_select_args(),
+       lambda a, index, dim: np.take(a, index, axis=dim)),
+    Op("masked_select", engine.masked_select, g.masked_select_args(), np_masked_select),
+    Op("scatter", lambda a, index, src, dim: a.scatter(dim, index, src),
+       g.scatter_args(repeats=False), np_scatter),
+    Op("scatter_add", lambda a, index, src, dim: a.scatter_add(dim, index, src),
+       g.scatter_args(repeats=True), lambda *a, dim: np_scatter(*a, dim, add=True)),
+    Op("index_add", lambda a, index, source, dim: a.index_add(dim, index, source),
+       g.index_select_args(source=True), np_index_add),
+    Op("repeat_interleave", engine.repeat_interleave, g.repeat_interleave_args(),
+       lambda a, repeats, dim: np.repeat(a, repeats, dim)),
+    # shapes
+    Op("flatten", engine.flatten, g.flatten_args(), np_flatten),
+    Op("unflatten", engine.unflatten, g.unflatten_args(), np_unflatten),
+    Op("expand", lambda a, sizes: a.expand(sizes), g.expand_args(), np_expand),
+    Op("repeat", lambda a, reps: a.repeat(reps), g.repeat_args(), np.tile),
+    Op("narrow", engine.narrow, g.narrow_args(), np_narrow),
+    Op("movedim", engine.movedim, g.movedim_args(), np.moveaxis),
+    Op("flip", lambda a, dims: a.flip(dims), g.flip_args(), lambda a, dims: np.flip(a, dims)),
+    Op("roll", engine.roll, g.roll_args(), lambda a, shifts, dims: np.roll(a, shifts, dims)),
+    Op("hstack", lambda *a: engine.hstack(a), g.stack_args("hstack"), lambda *a: np.hstack(a)),
+    Op("vstack", lambda *a: engine.vstack(a), g.stack_args("vstack"), lambda *a: np.vstack(a)),
+    Op("cat", lambda *a, axis: engine.cat(list(a), dim=axis), s.join_args(),
+       lambda *a, axis: np.concatenate(a, axis)),
+    # linear algebra
+    Op("mm", engine.mm, g.product_args("mm"), np.matmul),
+    Op("bmm", engine.bmm, g.product_args("bmm"), np.matmul),
+    Op("mv", engine.mv, g.product_args("mv"), np.matmul),
+    Op("dot", engine.dot, g.product_args("dot"), np.dot),
+    Op("outer", engine.outer, g.product_args("outer"), np.outer),
+    Op("addmm", engine.addmm, g.product_args("addmm"),
+       lambda c, a, b, beta, alpha: beta * c + alpha * (a @ b)),
+    Op("einsum", engine.einsum, g.einsum_args(), np.einsum),
+    Op("tril", engine.tril, g.triangle_args(), lambda a, diagonal: np.tril(a, diagonal)),
+    Op("triu", engine.triu, g.triangle_args(), lambda a, diagonal: np.triu(a, diagonal)),
     # float32 rounding is far above eps=1e-6: a coarser step for the round trip
     Op("astype", lambda a: a.astype("float32").astype("float64"), args(array()),
        check={"eps": 1e-2, "rtol": 1e-4}),
@@ -192,3 +340,100 @@ def test_large_logits_stay_finite(name, dtype, device):
     (out * engine.tensor(w, dtype=dtype, device=device)).sum().backward()
     np.testing.assert_allclose(out.numpy(), out_expected, rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(logits.grad.numpy(), grad_expected, rtol=1e-6, atol=1e-6)
+
+
+# ---------------------------------------------------------------- outside the graph
+# Ops with no gradient (truth values, indices, integer arithmetic): forward against NumPy,
+# on every device; every array input becomes a plain Tensor.
+
+INTEGERS = hnp.arrays(np.int64, s.shapes(), elements=st.integers(-5, 5))
+SPECIAL = st.sampled_from([0.0, -1.5, 2.0, np.nan, np.inf, -np.inf])
+BOOLS = hnp.arrays(np.bool_, s.shapes())
+
+
+def integer_pair(nonzero=False):
+    """Two int64 arrays of broadcasting shapes (the second without zeros: a divisor)."""
+    right = st.integers(1, 4).map(lambda n: n * (-1) ** n) if nonzero else st.integers(-5, 5)
+    return s.broadcastable(st.integers(-9, 9), right).map(
+        lambda pair: (tuple(p.astype(np.int64) for p in pair), {}))
+
+
+def np_trunc_divide(a, b):
+    return (np.abs(a) // np.abs(b)) * np.sign(a) * np.sign(b)
+
+
+def np_argsort(a, dim, descending):
+    return np.argsort(-a if descending else a, axis=dim, kind="stable")
+
+
+DISCRETE = [
+    Op("isnan", engine.isnan, args(s.arrays(s.shapes(), SPECIAL)), np.isnan),
+    Op("isinf", engine.isinf, args(s.arrays(s.shapes(), SPECIAL)), np.isinf),
+    Op("isfinite", engine.isfinite, args(s.arrays(s.shapes(), SPECIAL)), np.isfinite),
+    Op("isnan int", engine.isnan, args(INTEGERS), np.isnan),
+    Op("logical_not", engine.logical_not, args(INTEGERS), np.logical_not),
+    Op("logical_and", engine.logical_and, integer_pair(), np.logical_and),
+    Op("logical_or", engine.logical_or, s.broadcastable(REAL, REAL).map(lambda p: (p, {})),
+       np.logical_or),
+    Op("logical_xor", engine.logical_xor, args(BOOLS, st.booleans()), np.logical_xor),
+    Op("~ int", lambda a: ~a, args(INTEGERS), np.invert),
+    Op("~ bool", lambda a: ~a, args(BOOLS), np.invert),
+    Op("& int", lambda a, b: a & b, integer_pair(), np.bitwise_and),
+    Op("| bool", lambda a, b: a | b, args(BOOLS, BOOLS.map(lambda m: m.reshape(-1)[:1])),
+       np.bitwise_or),
+    Op("^ number", lambda a, b: a ^ b, args(INTEGERS, st.integers(0, 3)), np.bitwise_xor),
+    Op("// int", lambda a, b: a // b, integer_pair(nonzero=True), np.floor_divide),
+    Op("% int", lambda a, b: a % b, integer_pair(nonzero=True), np.remainder),
+    Op("div trunc int", lambda a, b: engine.divide(a, b, rounding_mode="trunc"),
+       integer_pair(nonzero=True), np_trunc_divide),
+    Op("div int", engine.div, integer_pair(nonzero=True), lambda a, b: (a / b).astype("float32")),
+    Op("sign int", engine.sign, args(INTEGERS), np.sign),
+    Op("argmax", lambda a, **kw: engine.argmax(a, **kw), s.reduce_args(unique=True).filter(
+        lambda c: not isinstance(c[1]["axis"], tuple)), np.argmax),
+    Op("argmin", lambda a, dim, keepdim: a.argmin(dim, keepdim), g.dim_args(**g.UNIQUE,
+                                                                             keepdim=True),
+       lambda a, dim, keepdim: np.argmin(a, dim, keepdims=keepdim)),
+    Op("any", lambda a, **kw: engine.any(a, **kw), s.reduce_args(GRID.map(lambda x: x > 1)),
+       np.any),
+    Op("all", lambda a, **kw: engine.all(a, **kw), s.reduce_args(), np.all),
+    Op("count_nonzero", lambda a, axis: engine.count_nonzero(a, axis),
+       args(INTEGERS, st.none()), np.count_nonzero),
+    Op("nonzero", engine.nonzero, args(INTEGERS), np.argwhere),
+    Op("nonzero as_tuple", lambda a: engine.nonzero(a, as_tuple=True), args(INTEGERS),
+       lambda a: np.nonzero(np.atleast_1d(a))),
+    Op("where(condition)", engine.where, args(BOOLS), lambda a: np.nonzero(np.atleast_1d(a))),
+    Op("argsort", lambda a, dim, descending: a.argsort(dim, descending), g.sort_args("sort"),
+       np_argsort),
+    Op("sort indices", lambda a, dim, descending: a.sort(dim, descending).indices,
+       g.sort_args("sort"), np_argsort),
+    Op("isclose", engine.isclose, s.broadcastable(GRID, GRID).map(lambda p: (p, {})),
+       np.isclose),
+    Op("sum bool", lambda a: a.sum(), args(BOOLS), lambda a: a.sum().astype(np.int64)),
+    Op("cumsum int", lambda a, axis: a.cumsum(axis), s.axis_args().map(
+        lambda c: ((c[0][0].round().astype(np.int32),), c[1])),
+       lambda a, axis: np.cumsum(a, axis, dtype=np.int64)),
+    Op("prod bool", lambda a: a.prod(), args(BOOLS), lambda a: a.prod().astype(np.int64)),
+]
+
+
+@pytest.mark.parametrize("op", DISCRETE, ids=[op.name for op in DISCRETE])
+@any_fixture
+@given(data=st.data())
+def test_outside_the_graph(op, device, data):
+    inputs, options = data.draw(op.args)
+    tensors = [engine.tensor(x, device=device) if isinstance(x, np.ndarray) else x
+               for x in inputs]
+    out, expected = op.fn(*tensors, **options), op.ref(*inputs, **options)
+    outs, expected = (out, expected) if isinstance(out, tuple) else ((out,), (expected,))
+    assert len(outs) == len(expected)
+    for o, e in zip(outs, expected):
+        e = np.asarray(e)
+        assert not o.requires_grad and (o.dtype, o.shape) == (e.dtype, e.shape)
+        np.testing.assert_array_equal(o.numpy(), e)
+
+
+def test_python_bools():
+    x = engine.tensor([1.0, 2.0])
+    assert engine.equal(x, x.clone()) is True and engine.equal(x, x[:1]) is False
+    assert x.allclose(x + 1e-7) is True and engine.allclose(x, x + 1e-3) is False
+    assert engine.allclose(x * np.nan, x * np.nan, equal_nan=True) is True
