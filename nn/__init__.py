@@ -8,14 +8,54 @@
     >>> loss.backward(); optimizer.step()
 """
 
-from nn import functional, init, optim, utils
-from nn.layers import Dropout, Embedding, LayerNorm, Linear, ReLU, Sequential, Sigmoid, Tanh
-from nn.losses import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
-from nn.module import Module, ModuleList, Parameter
-from nn.serialization import load, save
+from nn import data, functional, init, optim, utils
+from nn.activation import (
+    ELU,
+    GELU,
+    LeakyReLU,
+    LogSoftmax,
+    ReLU,
+    Sigmoid,
+    Softmax,
+    Softplus,
+    Tanh,
+)
+from nn.containers import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
+from nn.layers import (
+    Dropout,
+    Dropout1d,
+    Dropout2d,
+    Embedding,
+    Flatten,
+    Identity,
+    Linear,
+    Unflatten,
+)
+from nn.losses import (
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    HuberLoss,
+    KLDivLoss,
+    L1Loss,
+    MSELoss,
+    NLLLoss,
+    SmoothL1Loss,
+)
+from nn.module import Module, Parameter
+from nn.normalization import BatchNorm1d, LayerNorm
+from nn.serialization import CheckpointError, load, save
 
 __all__ = [
-    "BCEWithLogitsLoss", "CrossEntropyLoss", "Dropout", "Embedding", "LayerNorm", "Linear",
-    "MSELoss", "Module", "ModuleList", "NLLLoss", "Parameter", "ReLU", "Sequential", "Sigmoid",
-    "Tanh", "functional", "init", "load", "optim", "save", "utils",
+    # losses (nn.losses)
+    "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "HuberLoss", "KLDivLoss", "L1Loss",
+    "MSELoss", "NLLLoss", "SmoothL1Loss",
+    # modules (nn.module, nn.containers, nn.layers, nn.activation, nn.normalization)
+    "BatchNorm1d", "Dropout", "Dropout1d", "Dropout2d", "ELU", "Embedding", "Flatten", "GELU",
+    "Identity", "LayerNorm", "LeakyReLU", "Linear", "LogSoftmax", "Module", "ModuleDict",
+    "ModuleList", "Parameter", "ParameterDict", "ParameterList", "ReLU", "Sequential",
+    "Sigmoid", "Softmax", "Softplus", "Tanh", "Unflatten",
+    "data", "functional", "init", "load", "optim", "save", "utils",
+    # checkpoints (nn.serialization: .npz; PyTorch's format: nn.torch_format, nn.safe_pickle)
+    "CheckpointError",
 ]

@@ -1,57 +1,113 @@
-"""Optimizers, PyTorch's update rules step for step: Optimizer (base), SGD, Adam, AdamW, RMSprop.
+"""Optimizer, the base of every optimizer: parameter groups, checked gradients, state.
 
-Parameters come in ``param_groups``, a list of dicts like PyTorch's
+Contents: Optimizer; the hyperparameter checks (``check_nonnegative``, ``check_betas``,
+``check_flags``) and ``lerp_`` that the optimizers share.
+
+Parameters come in ``param_groups``, a list of dicts as in PyTorch
 (``{"params": [...], "lr": ..., ...}``), so a scheduler or a user can change
-hyperparameters per group. ``step()`` updates each parameter's array in
-place from its ``.grad`` (raw arrays, so nothing is recorded in a graph);
-per-parameter state (moments, buffers, step counts) lives in arrays on the
-parameter's device. ``state_dict()`` is nested dicts of NumPy arrays and
-numbers that ``nn.save`` writes; loading it resumes a run bit for bit.
+hyperparameters per group. ``step()`` is all or nothing: it first checks every
+``.grad`` against its parameter (shape, dtype, device), and only then creates
+state and updates each parameter's array in place from its gradient (raw
+arrays, so nothing is recorded in a graph), bumping its version. Per-parameter
+state (moments, buffers, step counts) lives in arrays on the parameter's device.
+``state_dict()`` is PyTorch's layout with NumPy arrays, which ``nn.save``
+writes; loading it checks everything first and resumes a run bit for bit.
 """
 
 import math
+import numbers
+from collections import defaultdict
 
 import numpy as np
 
-from engine import Tensor, backend, enable_grad
+from engine import Tensor, backend, dtypes, enable_grad
 from nn.module import zero_grads
+
+# Group keys a PyTorch optimizer fills in when an older state dict lacks them
+# (its ``__setstate__``): switches, not hyperparameters that tell optimizers apart.
+FLAGS = frozenset({"maximize", "foreach", "capturable", "differentiable", "fused", "amsgrad",
+                   "nesterov", "decoupled_weight_decay", "centered"})
 
 
 class Optimizer:
-    """Base class: holds ``param_groups`` and ``state``; a subclass defines ``_update``.
+    """Base class: holds ``param_groups``, ``state`` and ``defaults``.
 
-    ``_update(param, grad, state, group)`` changes the array ``param`` in place,
-    given its gradient array, its state dict (empty at the first step) and its group.
+    ``params`` is an iterable of Tensors, of ``(name, Tensor)`` pairs (as
+    ``model.named_parameters()`` gives) or of dicts with a ``"params"`` entry.
+    A subclass defines ``_check_group(group)`` (raise ValueError for a bad
+    hyperparameter, with PyTorch's message) and ``_update(param, grad, state, group)``,
+    which changes the array ``param`` in place given its gradient array, its state
+    dict (empty at the first step) and its group.
     """
 
     def __init__(self, params, defaults):
+        self._check_group(defaults)  # PyTorch checks hyperparameters before parameters
+        if isinstance(params, Tensor):
+            raise TypeError("params argument given to the optimizer should be an iterable of "
+                            f"Tensors or dicts, but got {_typename(params)}")
         self.defaults = dict(defaults)
+        self.state = defaultdict(dict)  # Parameter -> {name: array or number}
         self.param_groups = []
-        self.state = {}  # Parameter -> {name: array or number}
-        groups = [params] if isinstance(params, Tensor) else list(params)
+        groups = _ordered(params)
         if not groups:
-            raise ValueError(f"{type(self).__name__} got an empty parameter list")
+            raise ValueError("optimizer got an empty parameter list")
         if not isinstance(groups[0], dict):
             groups = [{"params": groups}]
         for group in groups:
             self.add_param_group(group)
 
-    def add_param_group(self, group):
-        """Add a dict with "params" (and any hyperparameters, else the defaults)."""
-        group = dict(group)
-        params = group["params"]
-        group["params"] = [params] if isinstance(params, Tensor) else list(params)
-        taken = {id(p) for g in self.param_groups for p in g["params"]}
-        for p in group["params"]:
-            if not isinstance(p, Tensor) or not p.is_leaf or not p.requires_grad:
-                raise TypeError(f"{type(self).__name__} optimizes leaf Tensors that require "
-                                f"grad; got {type(p).__name__}")
-            if id(p) in taken:
-                raise ValueError("a parameter appears twice in the optimizer's parameter groups")
-            taken.add(id(p))
-        for name, value in self.defaults.items():
-            group.setdefault(name, value)
-        self.param_groups.append(group)
+    def __repr__(self):
+        lines = [f"{type(self).__name__} ("]
+        for i, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            lines += [f"    {key}: {group[key]}" for key in sorted(group) if key != "params"]
+        return "\n".join(lines) + "\n)"
+
+    def add_param_group(self, param_group):
+        """Add a dict with ``"params"`` and any hyperparameters (the rest from ``defaults``).
+
+        Everything is checked before the group is changed or added: its tensors
+        (leaves, none already optimized, none twice), named or not like the other
+        groups, and its hyperparameters.
+        """
+        if not isinstance(param_group, dict):
+            raise TypeError(f"param_group must be a dict, but got {type(param_group)}")
+        where = f"param group {len(self.param_groups)}"
+        if "params" not in param_group:
+            raise KeyError(f"{where} has no 'params' entry (the tensors to optimize); got "
+                           f"keys {sorted(param_group)}")
+        params = param_group["params"]
+        params = [params] if isinstance(params, Tensor) else _ordered(params)
+        names = [p[0] for p in params if isinstance(p, tuple)]
+        params = [p[1] if isinstance(p, tuple) else p for p in params]
+        if names and len(names) != len(params):
+            raise ValueError("all optimizer params should be with/without names. Some param "
+                             "names are missing")
+        for p in params:
+            if not isinstance(p, Tensor):
+                raise TypeError("optimizer can only optimize Tensors, but one of the params is "
+                                f"{_typename(p)}")
+            if not p.is_leaf:
+                raise ValueError("can't optimize a non-leaf Tensor")
+        seen = {}
+        for i, p in enumerate(params):
+            if id(p) in seen:
+                raise ValueError(f"{where}: parameter {i} is parameter {seen[id(p)]} again; "
+                                 "a parameter may appear only once")
+            seen[id(p)] = i
+        for group in self.param_groups:
+            if ("param_names" in group) != bool(names):
+                kind = "with names" if names else "without names"
+                raise ValueError("all optimizer param groups should be with/without names. "
+                                 f"cannot add param group {kind} to the optimizer")
+            if any(id(p) in seen for p in group["params"]):
+                raise ValueError("some parameters appear in more than one parameter group")
+        group = {**self.defaults, **param_group}
+        _checked(self._check_group, group, f"{where}: ")
+        param_group.update(group, params=params)  # the caller's dict, as in PyTorch
+        if names:
+            param_group["param_names"] = names
+        self.param_groups.append(param_group)
 
     def zero_grad(self, set_to_none=True):
         """Forget every parameter's gradient (or fill it with zeros, in place)."""
@@ -59,28 +115,55 @@ class Optimizer:
 
     def step(self, closure=None):
         """Update every parameter that has a gradient; returns ``closure()`` if given
-        (a function that recomputes the loss with gradients, as in PyTorch)."""
+        (a function that recomputes the loss with gradients, as in PyTorch).
+
+        Every gradient is checked before any parameter or state changes.
+        """
         loss = None
         if closure is not None:
             with enable_grad():
                 loss = closure()
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is not None:
-                    self._update(p.array, p.grad.array, self._state_beside(p), group)
-                    p._bump_version()  # changed in place: a graph that saved p now refuses
+        for group, p, grad in self._gradients():
+            state = self._state_beside(p)
+            self._update(p.array, grad, state, group)
+            p._bump_version()  # changed in place: a graph that saved p now refuses
+            if not state:  # an optimizer without state (plain SGD) keeps none, as PyTorch
+                del self.state[p]
         return loss
+
+    def _gradients(self):
+        """[(group, parameter, gradient array)] for every parameter with a ``.grad``, each
+        checked against its parameter, so that a bad one raises before anything changes."""
+        work = []
+        for g, group in enumerate(self.param_groups):
+            for i, p in enumerate(group["params"]):
+                if p.grad is None:
+                    continue
+                problem = grad_problem(p, p.grad)
+                if problem:
+                    names = group.get("param_names")
+                    who = (f"parameter {names[i]!r}" if names
+                           else f"parameter {i} of param group {g}")
+                    raise RuntimeError(f"{type(self).__name__}.step: the gradient of {who} "
+                                       f"{problem}; no parameter was changed")
+                work.append((group, p, p.grad.array))
+        return work
 
     def _state_beside(self, p):
         """The state of ``p``, its arrays moved after ``p`` if ``module.to()`` moved or
         cast it since the last step (the state follows its parameter, never the reverse)."""
-        state = self.state.setdefault(p, {})
+        state = self.state[p]
         for name, value in state.items():
             if backend.is_array(value) and value.shape == p.shape and (
                     backend.device_of(value) != p.device
                     or (value.dtype.kind == "f" and value.dtype != p.dtype)):
-                state[name] = _to_param(value, p, name)
+                state[name] = _to_param(value, p)
         return state
+
+    _scalar_state = ()  # names of scalar state kept in the scalar dtype (NAdam's mu_product)
+
+    def _check_group(self, group):
+        """Raise ValueError for a bad hyperparameter of ``group`` (PyTorch's messages)."""
 
     def _update(self, param, grad, state, group):
         raise NotImplementedError
@@ -91,203 +174,208 @@ class Optimizer:
         return [p for group in self.param_groups for p in group["params"]]
 
     def state_dict(self):
-        """{"state": {index: {name: array or number}}, "param_groups": [{..., "params": [index]}]},
+        """``{"state": {index: {name: value}}, "param_groups": [{..., "params": [index]}]}``,
         parameters numbered in group order (PyTorch's layout); arrays are NumPy copies."""
         index = {id(p): i for i, p in enumerate(self._params())}
         groups = [{**{k: v for k, v in g.items() if k != "params"},
                    "params": [index[id(p)] for p in g["params"]]} for g in self.param_groups]
-        state = {
-            index[id(p)]: {name: np.array(backend.to_numpy(v)) if backend.is_array(v) else v
-                           for name, v in self.state[p].items()}
-            for p in self._params() if p in self.state
-        }
+        state = {index[id(p)]: {name: _to_numpy(v) for name, v in self.state[p].items()}
+                 for p in self._params() if p in self.state}
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict):
         """Restore state and hyperparameters from ``state_dict()`` (e.g. after ``nn.load``).
 
-        The groups must hold as many parameters as this optimizer's, and each state
-        array the shape of its parameter; arrays are copied to the parameter's device
-        and float dtype. Raises ValueError, changing nothing, when they do not fit.
+        The groups must hold as many parameters as this optimizer's and this
+        optimizer's hyperparameters, each valid (switches a PyTorch state dict may
+        lack, like ``maximize``, come from ``defaults``); each state array must fit
+        its parameter; arrays are copied to the parameter's device and float dtype.
+        Everything is checked first: on an error nothing has changed.
         """
         saved_groups, params = state_dict["param_groups"], self._params()
+        if len(saved_groups) != len(self.param_groups):
+            raise ValueError(f"loaded state dict has a different number of parameter groups "
+                             f"({len(saved_groups)}) than this optimizer "
+                             f"({len(self.param_groups)})")
         sizes = [len(g["params"]) for g in self.param_groups]
         saved_sizes = [len(g["params"]) for g in saved_groups]
         if sizes != saved_sizes:
-            raise ValueError(f"load_state_dict: parameter groups of sizes {saved_sizes} do not "
-                             f"fit this optimizer's groups of sizes {sizes}")
-        saved_names = {k for g in saved_groups for k in g if k != "params"}
-        foreign = saved_names - set(self.defaults) - {"initial_lr"}  # initial_lr: schedulers'
-        if foreign or not set(self.defaults) <= saved_names:
-            raise ValueError(f"load_state_dict: the saved groups hold {sorted(saved_names)}, but "
-                             f"{type(self).__name__} takes {sorted(self.defaults)}")
-        state = {}
+            raise ValueError(f"loaded state dict contains parameter groups of sizes "
+                             f"{saved_sizes}, which do not fit this optimizer's groups of sizes "
+                             f"{sizes}")
+        essential = set(self.defaults) - FLAGS
+        groups = []
+        for i, (group, saved) in enumerate(zip(self.param_groups, saved_groups)):
+            missing = essential - set(saved)
+            if missing:
+                raise ValueError(f"load_state_dict: param group {i} lacks {sorted(missing)}, "
+                                 f"which {type(self).__name__} takes (a state dict of another "
+                                 "optimizer?)")
+            new = {**self.defaults, **{k: v for k, v in saved.items() if k != "params"}}
+            _checked(self._check_group, new, f"load_state_dict: param group {i}: ")
+            if "param_names" in group and "param_names" not in saved:
+                new["param_names"] = group["param_names"]
+            groups.append({**new, "params": group["params"]})
+        by_id = dict(zip((k for g in saved_groups for k in g["params"]), params))
+        state = defaultdict(dict)
         for key, values in state_dict["state"].items():
-            if not 0 <= int(key) < len(params):
+            if key not in by_id:
                 raise ValueError(f"load_state_dict: state for parameter {key}, but this "
-                                 f"optimizer has parameters 0..{len(params) - 1}")
-            p = params[int(key)]
-            state[p] = {name: _to_param(v, p, f"state[{key}][{name!r}]")
-                        if backend.is_array(v) else v for name, v in values.items()}
+                                 f"optimizer has parameters {sorted(by_id)}")
+            p = by_id[key]
+            state[p] = self._load_state(p, values, f"state[{key}]")
         self.state = state
-        for group, saved in zip(self.param_groups, saved_groups):
-            group.update({k: v for k, v in saved.items() if k != "params"})
+        self.param_groups[:] = groups
+
+    def _load_state(self, p, values, where):
+        """The state of one parameter from a state dict: arrays shaped like ``p`` copied
+        beside it, step counts as numbers."""
+        state = {}
+        for name, value in values.items():
+            value = _as_array(value)
+            if name == "step":
+                state[name] = _count(value, f"{where}['step']")
+            elif name in self._scalar_state:
+                state[name] = scalar_dtype().type(to_number(value))
+            elif backend.is_array(value):
+                if value.shape != p.shape:
+                    raise ValueError(f"load_state_dict: {where}[{name!r}] has shape "
+                                     f"{value.shape}, but its parameter has shape {p.shape}")
+                state[name] = _to_param(value, p)
+            else:
+                state[name] = value
+        return state
 
 
-def _to_param(value, p, name):
+# ---------------------------------------------------------------- shared pieces
+
+
+def check_nonnegative(group, *names):
+    """Each named hyperparameter a real number >= 0, else PyTorch's ValueError."""
+    for name in names:
+        value = group[name]
+        _real(name, value)
+        if not 0.0 <= value:
+            raise ValueError(f"Invalid {_LABELS.get(name, name + ' value')}: {value}")
+
+
+def check_betas(betas):
+    """``betas`` a pair of real numbers, each in [0, 1)."""
+    if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+        raise ValueError(f"betas must be a pair (beta1, beta2); got {betas!r}")
+    for i, beta in enumerate(betas):
+        _real(f"betas[{i}]", beta)
+        if not 0.0 <= beta < 1.0:
+            raise ValueError(f"Invalid beta parameter at index {i}: {beta}")
+
+
+def check_flags(group):
+    """PyTorch's implementation switches: accepted, except ``differentiable=True``."""
+    if group.get("differentiable"):
+        raise ValueError("differentiable=True is not supported: loopgrad's optimizers update "
+                         "arrays outside the graph")
+
+
+def lerp_(a, b, weight):
+    """``a <- a + weight (b - a)`` in place, rounded as PyTorch's ``lerp_`` kernel rounds it
+    (from the nearer end: ``b - (b - a)(1 - weight)`` when ``|weight| >= 0.5``)."""
+    if abs(weight) < 0.5:
+        a += weight * (b - a)
+    else:
+        a[...] = b - (b - a) * (1 - weight)
+
+
+def as_number(value, name):
+    """A hyperparameter given as a one-element Tensor, as a Python float (PyTorch keeps the
+    tensor; here a group holds numbers)."""
+    if isinstance(value, Tensor):
+        if value.numel() != 1:
+            raise ValueError(f"Tensor {name} must be 1-element")
+        return float(value.item())
+    return value
+
+
+def scalar_dtype():
+    """The dtype PyTorch keeps scalar state in (NAdam's ``mu_product``): float64 if that is
+    the default dtype, else float32."""
+    return np.dtype(np.float64 if dtypes.get_default_dtype() == np.float64 else np.float32)
+
+
+_LABELS = {"lr": "learning rate", "eps": "epsilon value"}
+
+
+def _real(name, value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number; got {type(value).__name__} {value!r}")
+
+
+def _checked(check, group, prefix):
+    """``check(group)``, its error message prefixed with where the group came from."""
+    try:
+        check(group)
+    except (TypeError, ValueError) as error:
+        raise type(error)(f"{prefix}{error}") from None
+
+
+def grad_problem(p, grad):
+    """What is wrong with ``grad`` as the gradient of ``p`` (PyTorch refuses such a
+    ``.grad`` when it is assigned), or None."""
+    if not isinstance(grad, Tensor):
+        return f"is a {type(grad).__name__}, not a Tensor"
+    if grad.shape != p.shape:
+        return f"has shape {tuple(grad.shape)}, but the parameter has shape {tuple(p.shape)}"
+    if grad.dtype != p.dtype:
+        return f"has dtype {grad.dtype}, but the parameter has dtype {p.dtype}"
+    if grad.device != p.device:
+        return f"is on {grad.device}, but the parameter is on {p.device}"
+    return None
+
+
+def _ordered(params):
+    """``params`` as a list; a set is refused (its order, and so the state dict's numbering,
+    would change between runs: PyTorch refuses it inside a group)."""
+    if isinstance(params, (set, frozenset)):
+        raise TypeError("optimizer parameters need to be organized in ordered collections, but "
+                        "the ordering of tensors in sets will change between runs. Please use a "
+                        "list instead.")
+    return list(params)
+
+
+def _typename(value):
+    if isinstance(value, Tensor):
+        return f"a Tensor of shape {tuple(value.shape)} and dtype {value.dtype}"
+    return type(value).__name__
+
+
+def _to_param(value, p):
     """A state array as a copy beside parameter ``p`` (its device; its dtype if float)."""
-    if value.shape != p.shape:
-        raise ValueError(f"load_state_dict: {name} has shape {value.shape}, but its parameter "
-                         f"has shape {p.shape}")
     dtype = p.dtype if value.dtype.kind == "f" else value.dtype
     return backend.to_device(value.astype(dtype, copy=True), p.device)
 
 
-def _check(name, value, low=0.0, high=math.inf):
-    if not low <= value < high:
-        raise ValueError(f"invalid {name}: {value} (expected {low} <= {name} < {high})")
+def _to_numpy(value):
+    """A state value for ``state_dict()``: arrays as NumPy copies, lists element by element."""
+    if backend.is_array(value):
+        return np.array(backend.to_numpy(value))
+    if isinstance(value, (list, tuple)):
+        return type(value)(_to_numpy(v) for v in value)
+    return value
 
 
-# ---------------------------------------------------------------- the optimizers
+def _as_array(value):
+    """A Tensor in a state dict (from a PyTorch-style checkpoint) as its array."""
+    return value.array if isinstance(value, Tensor) else value
 
 
-class SGD(Optimizer):
-    """Stochastic gradient descent with optional momentum (PyTorch's form):
-
-        g = grad + weight_decay * p
-        b = g at the first step, else momentum * b + (1 - dampening) * g
-        p = p - lr * (g + momentum * b if nesterov else b)      (b = g without momentum)
-
-    >>> import numpy as np, engine, nn
-    >>> w = nn.Parameter(np.array([1.0]))
-    >>> w.grad = engine.tensor(np.array([0.5]))
-    >>> SGD([w], lr=0.1).step(); w.tolist()
-    [0.95]
-    """
-
-    def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, nesterov=False,
-                 weight_decay=0.0):
-        _check("lr", lr)
-        _check("momentum", momentum)
-        _check("weight_decay", weight_decay)
-        if nesterov and (momentum <= 0 or dampening != 0):
-            raise ValueError("nesterov momentum needs momentum > 0 and dampening = 0")
-        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
-                                      nesterov=nesterov, weight_decay=weight_decay))
-
-    def _update(self, param, grad, state, group):
-        momentum = group["momentum"]
-        if group["weight_decay"]:
-            grad = grad + group["weight_decay"] * param
-        if momentum:
-            buf = state.get("momentum_buffer")
-            if buf is None:
-                buf = state["momentum_buffer"] = grad.copy()
-            else:
-                buf *= momentum
-                buf += (1 - group["dampening"]) * grad
-            grad = grad + momentum * buf if group["nesterov"] else buf
-        param -= group["lr"] * grad
+def to_number(value):
+    """A number, or a 0-d array (as PyTorch saves scalar state), as a Python number."""
+    return value.item() if backend.is_array(value) or isinstance(value, np.generic) else value
 
 
-class Adam(Optimizer):
-    """Adam (Kingma & Ba 2015), with L2 weight decay added to the gradient:
-
-        g = grad + weight_decay * p
-        m = m + (1 - beta1) (g - m);   v = beta2 v + (1 - beta2) g^2
-        p = p - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
-
-    >>> import numpy as np, engine, nn
-    >>> w = nn.Parameter(np.array([1.0]))
-    >>> w.grad = engine.tensor(np.array([0.5]))
-    >>> Adam([w], lr=0.1).step(); [round(v, 6) for v in w.tolist()]  # a first step moves by lr
-    [0.9]
-    """
-
-    decoupled_weight_decay = False
-
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
-        _check("lr", lr)
-        _check("eps", eps)
-        _check("beta1", betas[0], high=1.0)
-        _check("beta2", betas[1], high=1.0)
-        _check("weight_decay", weight_decay)
-        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
-                                      weight_decay=weight_decay))
-
-    def _update(self, param, grad, state, group):
-        xp = backend.xp_of(param)
-        lr, (beta1, beta2), decay = group["lr"], group["betas"], group["weight_decay"]
-        if not state:
-            state.update(step=0, exp_avg=xp.zeros_like(param), exp_avg_sq=xp.zeros_like(param))
-        state["step"] += 1
-        if decay and self.decoupled_weight_decay:
-            param *= 1 - lr * decay
-        elif decay:
-            grad = grad + decay * param
-        m, v, t = state["exp_avg"], state["exp_avg_sq"], state["step"]
-        m += (1 - beta1) * (grad - m)
-        v *= beta2
-        v += (1 - beta2) * grad * grad
-        denom = xp.sqrt(v) / (1 - beta2**t) ** 0.5
-        denom += group["eps"]
-        param -= lr / (1 - beta1**t) * (m / denom)
-
-
-class AdamW(Adam):
-    """Adam with decoupled weight decay (Loshchilov & Hutter 2019): before the Adam step,
-    p = p (1 - lr * weight_decay); the gradient itself is left alone."""
-
-    decoupled_weight_decay = True
-
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
-        super().__init__(params, lr, betas, eps, weight_decay)
-
-
-class RMSprop(Optimizer):
-    """RMSprop (Hinton's lecture 6e), PyTorch's form:
-
-        g = grad + weight_decay * p;   v = alpha v + (1 - alpha) g^2
-        centered: a = a + (1 - alpha)(g - a), d = sqrt(v - a^2) + eps;  else d = sqrt(v) + eps
-        momentum: b = momentum b + g / d, p = p - lr b;  else p = p - lr g / d
-    """
-
-    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
-                 centered=False):
-        _check("lr", lr)
-        _check("alpha", alpha)
-        _check("eps", eps)
-        _check("momentum", momentum)
-        _check("weight_decay", weight_decay)
-        super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
-                                      momentum=momentum, centered=centered))
-
-    def _update(self, param, grad, state, group):
-        xp = backend.xp_of(param)
-        alpha, momentum = group["alpha"], group["momentum"]
-        if not state:
-            state.update(step=0, square_avg=xp.zeros_like(param))
-            if momentum > 0:
-                state["momentum_buffer"] = xp.zeros_like(param)
-            if group["centered"]:
-                state["grad_avg"] = xp.zeros_like(param)
-        state["step"] += 1
-        if group["weight_decay"]:
-            grad = grad + group["weight_decay"] * param
-        v = state["square_avg"]
-        v *= alpha
-        v += (1 - alpha) * grad * grad
-        if group["centered"]:
-            a = state["grad_avg"]
-            a += (1 - alpha) * (grad - a)
-            denom = xp.sqrt(v - a * a)
-        else:
-            denom = xp.sqrt(v)
-        denom += group["eps"]
-        if momentum > 0:
-            buf = state["momentum_buffer"]
-            buf *= momentum
-            buf += grad / denom
-            param -= group["lr"] * buf
-        else:
-            param -= group["lr"] * (grad / denom)
+def _count(value, where):
+    """A step count (a number, or a 0-d array as PyTorch saves it) as a Python int."""
+    number = to_number(value)
+    if isinstance(number, bool) or not isinstance(number, numbers.Real) or not (
+            math.isfinite(number) and number >= 0 and number == int(number)):
+        raise ValueError(f"load_state_dict: {where} must be a whole number >= 0; got {value!r}")
+    return int(number)
