@@ -18,20 +18,24 @@ Conventions, declared once for the whole package:
     ``t < lengths[b]`` (rnn.masks); padded steps keep the state and output zeros.
 
 Modules: cells (one step), unroll (the loop over time), recurrent (RNN, LSTM, GRU
-layers), bidirectional, masks (padding), attention (dot-product, additive,
-multi-head), fused (whole-sequence ops: one autograd node per layer and direction),
+layers), bidirectional, masks (padding), packing (PyTorch's PackedSequence over the
+padding), attention (dot-product, additive, PyTorch's scaled_dot_product_attention and
+MultiheadAttention), transformer (PyTorch's Transformer layers), positional (positional
+encodings), fused (whole-sequence ops: one autograd node per layer and direction),
 examples (a user-defined cell: ``from rnn.examples import SkipLSTMCell``).
 """
 
-from rnn import attention, fused, masks
+from rnn import attention, fused, masks, packing, positional, transformer
 from rnn.attention import (
     AdditiveAttention,
     DotProductAttention,
     MultiHeadAttention,
+    MultiheadAttention,
     additive_attention,
     dot_product_attention,
     mask_from_lengths,
     masked_softmax,
+    scaled_dot_product_attention,
 )
 from rnn.bidirectional import Bidirectional
 from rnn.cells import (
@@ -41,17 +45,40 @@ from rnn.cells import (
     RNNCell,
     gru_cell,
     lstm_cell,
+    lstm_projected_cell,
     rnn_relu_cell,
     rnn_tanh_cell,
 )
 from rnn.masks import lengths_to_mask, reverse_padded
+from rnn.packing import (
+    PackedSequence,
+    pack_padded_sequence,
+    pack_sequence,
+    pad_packed_sequence,
+    pad_sequence,
+)
+from rnn.positional import LearnedPositionalEncoding, PositionalEncoding
 from rnn.recurrent import GRU, LSTM, RNN
+from rnn.transformer import (
+    Transformer,
+    TransformerDecoder,
+    TransformerDecoderLayer,
+    TransformerEncoder,
+    TransformerEncoderLayer,
+    generate_square_subsequent_mask,
+)
 from rnn.unroll import detach_state, run_direction, run_layer, unroll
 
 __all__ = [
     "AdditiveAttention", "DotProductAttention", "MultiHeadAttention", "additive_attention",
     "attention", "dot_product_attention", "fused", "mask_from_lengths", "masked_softmax",
+    "MultiheadAttention", "scaled_dot_product_attention",
+    "LearnedPositionalEncoding", "PositionalEncoding", "positional",
+    "Transformer", "TransformerDecoder", "TransformerDecoderLayer", "TransformerEncoder",
+    "TransformerEncoderLayer", "generate_square_subsequent_mask", "transformer",
     "GRU", "LSTM", "RNN", "Bidirectional", "Cell", "GRUCell", "LSTMCell", "RNNCell",
-    "detach_state", "gru_cell", "lengths_to_mask", "lstm_cell", "masks", "reverse_padded",
-    "rnn_relu_cell", "rnn_tanh_cell", "run_direction", "run_layer", "unroll",
+    "detach_state", "gru_cell", "lengths_to_mask", "lstm_cell", "lstm_projected_cell", "masks",
+    "PackedSequence", "pack_padded_sequence", "pack_sequence", "packing", "pad_packed_sequence",
+    "pad_sequence", "reverse_padded", "rnn_relu_cell", "rnn_tanh_cell", "run_direction",
+    "run_layer", "unroll",
 ]

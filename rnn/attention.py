@@ -1,29 +1,44 @@
-"""Attention over a set of keys: the functions first, the Modules on top.
+"""Attention over a set of keys: the op and the functions first, the Modules on top.
 
 Contents:
-    masks          mask_from_lengths; MaskedSoftmax / masked_softmax
-    functions      dot_product_attention, additive_attention
-    Modules        DotProductAttention, AdditiveAttention, MultiHeadAttention
+    masks      mask_from_lengths; masked_softmax (MaskedSoftmax)
+    the op     Attention (and AttentionWithWeights): softmax(scale q k^T + bias) @ v as one
+               autograd node, masked scores selected out, softmax backward in one pass
+    functions  scaled_dot_product_attention (PyTorch's), dot_product_attention,
+               additive_attention
+    Modules    DotProductAttention, AdditiveAttention, MultiheadAttention (PyTorch's; the
+               earlier name MultiHeadAttention is the same class)
 
-Dimensions: B batch, Q queries (decoder steps), S keys (source positions),
-D query/key features, Dv value features, A the additive hidden size,
-E = num_heads * d the embedding of MultiHeadAttention.
+Dimensions: B batch (N in PyTorch's MultiheadAttention), Q or L queries, S keys,
+D (E) query/key features, Dv value features, A the additive hidden size, H heads,
+E = H * d the embedding of MultiheadAttention.
 
-A mask is bool with **True = keep** (attend to this key), shape (B, S) or
-(B, Q, S); ``mask_from_lengths`` builds the (B, S) one from sequence lengths
-with ``rnn.masks.lengths_to_mask``, the package's one masking convention.
-Masked keys get exactly zero weight. A query whose keys are all masked gets
-zero weights, a zero context and a zero gradient (never NaN).
+Two mask conventions, each its API's own. The functions of this package
+(``dot_product_attention``, ``additive_attention``, ``masked_softmax``) and
+PyTorch's ``scaled_dot_product_attention`` take a bool mask with **True = keep**
+(attend to this key); ``MultiheadAttention``'s ``key_padding_mask`` and
+``attn_mask`` are PyTorch's, bool with **True = ignore**. Float masks are added
+to the scores; their ``-inf`` entries mask.
+
+Masked keys get exactly zero weight, whatever their scores: masking **selects**
+(``where``), it never multiplies, so a masked key or value of any value, NaN and
+inf included, changes no output and no gradient. A query whose keys are all
+masked (a fully masked row) gets zero weights, a zero context and a zero gradient,
+never NaN: PyTorch's ``scaled_dot_product_attention`` does the same since 2.5, while
+its ``MultiheadAttention`` gives NaN there when ``need_weights=True`` (and
+``out_proj.bias``, as ours always, when ``need_weights=False``).
 """
 
 import math
+import warnings
 
 import numpy as np
 
 import engine  # noqa: F401  (the examples in the docstrings use it)
-from engine import Tensor, backend
+from engine import Function, Tensor, backend
 from engine.backend import xp_of
 from engine.ops.reduce import Softmax
+from engine.random import generator_of
 from nn import functional as F
 from nn import init
 from nn.layers import Linear
@@ -44,24 +59,48 @@ def mask_from_lengths(lengths, S, device=None):
     return lengths_to_mask(lengths, S, device=device).T  # (S, B) -> (B, S)
 
 
+def _softmax_(scores):
+    """Softmax over the last axis, in place, of float scores whose masked entries are -inf.
+
+    A row that is all -inf (nothing kept) becomes all zeros: its maximum is replaced
+    by 0 and its zero total by 1, so every weight is 0 / 1, never NaN.
+    """
+    xp = xp_of(scores)
+    top = scores.max(axis=-1, keepdims=True)  # (..., 1): -inf on a fully masked row
+    xp.copyto(top, 0, where=top == -xp.inf)
+    scores -= top
+    xp.exp(scores, out=scores)  # exactly 0 where masked, <= 1 elsewhere
+    total = scores.sum(axis=-1, keepdims=True)  # (..., 1): >= 1, or 0 on a fully masked row
+    xp.copyto(total, 1, where=total == 0)
+    scores *= 1 / total
+    return scores
+
+
+def _softmax_backward_(grad, weights, row_sums=None):
+    """The softmax's backward over the last axis, in place on ``grad``, in one pass each:
+    d score_i = w_i (d w_i - sum_j w_j d w_j); zero wherever w_i is zero (masked keys).
+    ``row_sums`` (..., 1), when the caller knows them, are the sums over j."""
+    if row_sums is None:  # one pass, no temporary
+        row_sums = xp_of(grad).einsum("...i,...i->...", grad, weights)[..., None]
+    grad -= row_sums
+    grad *= weights
+    return grad
+
+
 class MaskedSoftmax(Softmax):
     """softmax over the last axis, restricted to the kept positions.
 
     s_i = keep_i exp(x_i - m) / sum_j keep_j exp(x_j - m), m = max over kept x_j;
-    a row with nothing kept is all zeros (its denominator is replaced by 1).
-    The backward is the softmax's, ``s * (grad - sum(grad * s))``: zero wherever s is
-    zero, so masked positions and fully masked rows get a zero gradient.
+    a row with nothing kept is all zeros. The backward is the softmax's,
+    ``s * (grad - sum(grad * s))``: zero wherever s is zero, so masked positions and
+    fully masked rows get a zero gradient.
     """
 
     def forward(self, scores, keep):
         xp = xp_of(scores)
         self.axis = -1
         kept = xp.where(keep, scores, -xp.inf)  # (..., S): masked -> -inf, whatever the score
-        top = kept.max(axis=-1, keepdims=True)  # (..., 1): -inf on a fully masked row
-        top = xp.where(keep.any(axis=-1, keepdims=True), top, 0)  # finite everywhere
-        e = xp.exp(kept - top)  # (..., S): exactly 0 where masked, <= 1 elsewhere
-        total = e.sum(axis=-1, keepdims=True)  # (..., 1): >= 1, or 0 on a fully masked row
-        self.out = e / xp.where(total > 0, total, 1)
+        self.out = _softmax_(kept)
         return self.out
 
 
@@ -88,6 +127,216 @@ def _bool_array(mask, op):
     if data.dtype != np.bool_:
         raise TypeError(f"{op}: mask must be bool (True = keep); got dtype {data.dtype}")
     return data
+
+
+def _array(mask):
+    """The raw array of a mask given as a Tensor, an array or nested lists."""
+    return (mask if isinstance(mask, Tensor) else Tensor(mask)).array
+
+
+def _dead_keys(masked):
+    """(..., S, 1) bool: the keys no query attends to (masked in every row), or None."""
+    if masked is None:
+        return None
+    dead = masked.all(axis=-2)[..., None]
+    return dead if dead.any() else None
+
+
+def _select_keys(tensor, dead):
+    """``tensor`` (..., S, F) with the rows of dead keys replaced by zeros: selected, so that
+    whatever they held (NaN, inf) reaches no output and no gradient."""
+    return tensor if dead is None else engine.where(dead, 0.0, tensor)
+
+
+# ---------------------------------------------------------------- the op
+
+
+class Attention(Function):
+    """out = dropout(softmax(scale q k^T + bias, masked -> 0)) @ v, one autograd node.
+
+    Inputs: q (..., L, E), k (..., S, E), v (..., S, Ev) (batch axes broadcast), and an
+    optional float bias broadcastable to (..., L, S) (a float attn_mask, which may want
+    a gradient). Options: ``masked`` bool array broadcastable to (..., L, S) (True =
+    masked: the score is replaced by -inf, selected, whatever it and the bias were),
+    ``scale``, ``drop`` (None, or the dropout's keep mask already divided by 1 - p).
+    Keys masked in every row are replaced by zeros before use, so their k and v rows
+    reach nothing. Saved for backward: q, k, v and the weights (..., L, S).
+
+        forward   s = (scale q) k^T + bias;  w = softmax(s);  w' = w * drop;  out = w' v
+        backward  dv = w'^T dout;  dw = (dout v^T) * drop;  ds = w (dw - sum(w dw));
+                  dq = scale ds k;  dk = scale ds^T q;  dbias = ds
+
+    The softmax's row sums need no pass over the (L, S) weights: sum_j w_ij dw_ij =
+    sum_j w'_ij (dout_i . v_j) = dout_i . out_i, a sum over Ev features (FlashAttention's
+    identity), so the op saves its output too.
+    """
+
+    saved_inputs, saves_output = (0, 1, 2), True
+
+    def forward(self, q, k, v, *bias, masked, scale, drop):
+        xp = xp_of(q)
+        dead = _dead_keys(masked)
+        if dead is not None:  # keys nobody attends to: their rows are selected out
+            k, v = xp.where(dead, 0, k), xp.where(dead, 0, v)
+        self.q, self.k, self.v, self.scale, self.drop = q, k, v, scale, drop
+        self.has_bias = bool(bias)
+        scores = (q * q.dtype.type(scale)) @ k.swapaxes(-1, -2)  # (..., L, S)
+        shape = np.broadcast_shapes(scores.shape, *(m.shape for m in [*bias, masked]
+                                                    if m is not None))
+        if shape != scores.shape:  # a mask with more batch axes than q and k
+            scores = xp.broadcast_to(scores, shape).copy()
+        if bias:
+            scores += bias[0]
+        if masked is not None:
+            xp.copyto(scores, -xp.inf, where=masked)  # selected: whatever the score was
+        self.weights = _softmax_(scores)  # (..., L, S), in place
+        self.dropped = self.weights if drop is None else self.weights * drop
+        self.out = self.dropped @ v  # (..., L, Ev)
+        return self.out
+
+    def backward(self, grad, grad_weights=None):
+        q, k, v, w, dropped = self.q, self.k, self.v, self.weights, self.dropped
+        scale = q.dtype.type(self.scale)
+        needs = self.needs_input_grad
+        # w'^T dout as (dout^T w')^T: BLAS is faster with the small operand transposed
+        dv = (grad.swapaxes(-1, -2) @ dropped).swapaxes(-1, -2) if needs[2] else None
+        if not (needs[0] or needs[1] or (self.has_bias and needs[3])):
+            return (None, None, dv, None)[: 3 + self.has_bias]
+        dw = grad @ v.swapaxes(-1, -2)  # (..., L, S)
+        if grad_weights is not None:
+            dw += grad_weights
+        if self.drop is not None:
+            dw *= self.drop
+        row_sums = None
+        if grad_weights is None and self.out is not None:  # dout_i . out_i, see above
+            row_sums = xp_of(grad).einsum("...e,...e->...", grad, self.out)[..., None]
+        ds = _softmax_backward_(dw, w, row_sums)  # in place: (..., L, S), zero where masked
+        dq = (ds @ k) * scale if needs[0] else None  # (..., L, E)
+        dk = (q.swapaxes(-1, -2) @ ds).swapaxes(-1, -2) * scale if needs[1] else None
+        return (dq, dk, dv, ds)[: 3 + self.has_bias]
+
+
+class AttentionWithWeights(Attention):
+    """``Attention`` that also returns its weights (after dropout), as its first output:
+    (weights (..., L, S), out (..., L, Ev)); a gradient may reach both."""
+
+    saves_output = True  # output 0, the weights, is what backward reads
+
+    def forward(self, q, k, v, *bias, masked, scale, drop):
+        out = super().forward(q, k, v, *bias, masked=masked, scale=scale, drop=drop)
+        self.out = None  # output 1, unguarded: the row sums come from the weights instead
+        return self.dropped, out
+
+    def backward(self, grad_weights, grad):
+        return super().backward(grad, grad_weights)
+
+
+def _attention(q, k, v, *, masked=None, bias=None, scale=None, dropout_p=0.0, need_weights=False):
+    """(out, weights or None) of the op: ``masked`` a raw bool array (True = masked), ``bias``
+    a float Tensor or raw array or None; dropout drawn from the default generator."""
+    scale = 1 / math.sqrt(q.shape[-1]) if scale is None else float(scale)
+    if masked is not None:
+        masked = backend.to_device(masked, q.device)
+    inputs = [q, k, v]
+    if bias is not None:
+        inputs.append(bias if isinstance(bias, Tensor) else
+                      Tensor(backend.to_device(bias.astype(q.dtype, copy=False), q.device)))
+    drop = None
+    if dropout_p > 0:
+        L, S = q.shape[-2], k.shape[-2]
+        shape = np.broadcast_shapes(q.shape[:-2] + (L, S), k.shape[:-2] + (1, 1),
+                                    *(m.shape for m in (masked, bias) if m is not None))
+        if dropout_p >= 1:
+            drop = xp_of(q.array).zeros(shape, q.dtype)
+        else:  # drawn on the CPU from the default generator, then moved
+            kept = generator_of(None).random(shape) >= dropout_p
+            drop = backend.to_device((kept / (1 - dropout_p)).astype(q.dtype), q.device)
+    op = AttentionWithWeights if need_weights else Attention
+    result = op.apply(*inputs, masked=masked, scale=scale, drop=drop)
+    return (result[1], result[0]) if need_weights else (result, None)
+
+
+# ---------------------------------------------------------------- functions
+
+
+def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0,
+                                 is_causal=False, scale=None, enable_gqa=False):
+    """PyTorch's ``F.scaled_dot_product_attention``: softmax(q k^T * scale + mask) @ v.
+
+        w = softmax(query key^T * scale + bias),  scale = 1 / sqrt(E) by default
+        out = dropout(w, dropout_p) @ value
+
+    Shapes: query (..., L, E), key (..., S, E), value (..., S, Ev) -> (..., L, Ev); the
+    leading axes broadcast. ``attn_mask`` broadcastable to (..., L, S): bool, **True =
+    take part** (the inverse of MultiheadAttention's masks), or float, added to the
+    scores (its -inf entries mask). ``is_causal``: query i sees keys 0..i (the mask
+    ``tril(ones(L, S))``; give no attn_mask with it). ``enable_gqa``: key and value may
+    have fewer heads (axis -3) than query, a divisor of its count, each shared by a group
+    of query heads. Dropout (applied whatever the mode, as PyTorch's: pass 0 in
+    evaluation) draws from the default generator. A row with nothing to attend to gives
+    zeros, as PyTorch's.
+
+    >>> q = engine.randn(2, 3, 5, 4, rng=0)  # (N, H, L, E)
+    >>> scaled_dot_product_attention(q, q, q, is_causal=True).shape
+    (2, 3, 5, 4)
+    """
+    for name, t in (("query", query), ("key", key), ("value", value)):
+        if t.ndim < 2:
+            raise RuntimeError(f"scaled_dot_product_attention: {name} must have at least 2 "
+                               f"dimensions (..., length, features); got shape {t.shape}")
+    if query.shape[-1] != key.shape[-1] or key.shape[-2] != value.shape[-2]:
+        raise RuntimeError(f"scaled_dot_product_attention: expected query (..., L, E), key "
+                           f"(..., S, E) and value (..., S, Ev); got {query.shape}, "
+                           f"{key.shape} and {value.shape}")
+    L, S = query.shape[-2], key.shape[-2]
+    masked = bias = None
+    if is_causal:
+        if attn_mask is not None:
+            raise RuntimeError("_scaled_dot_product_attention: Explicit attn_mask should not "
+                               "be set when is_causal=True")
+        masked = ~np.tri(L, S, dtype=bool)  # (L, S): True where key s comes after query i
+    elif attn_mask is not None:
+        masked, bias = _canonical(attn_mask, "attn_mask", keep_is_true=True)
+        if isinstance(attn_mask, Tensor) and attn_mask.requires_grad and bias is not None:
+            bias = attn_mask  # the gradient reaches it (zero where masked)
+    grouped = enable_gqa and query.ndim >= 3 and key.shape[-3] != query.shape[-3]
+    if grouped:  # each key head serves a group of query heads: a broadcast, not a copy
+        Hq, Hk = query.shape[-3], key.shape[-3]
+        if key.ndim < 3 or Hq % Hk or value.shape[-3] != Hk:
+            raise RuntimeError(f"scaled_dot_product_attention: with enable_gqa, query's heads "
+                               f"({Hq}) must be a multiple of key's and value's ({key.shape}, "
+                               f"{value.shape})")
+        query = query.reshape(*query.shape[:-3], Hk, Hq // Hk, L, query.shape[-1])
+        key, value = key.unsqueeze(-3), value.unsqueeze(-3)  # (..., Hk, 1, S, E)
+        masked, bias = (_grouped_mask(m, Hk) for m in (masked, bias))
+    out, _ = _attention(query, key, value, masked=masked, bias=bias, scale=scale,
+                        dropout_p=dropout_p)
+    return out.reshape(*out.shape[:-4], -1, L, out.shape[-1]) if grouped else out
+
+
+def _grouped_mask(mask, Hk):
+    """A mask broadcastable to (..., Hq, L, S) as one broadcastable to (..., Hk, Hq/Hk, L, S)."""
+    if mask is None or mask.ndim < 3:
+        return mask
+    if mask.shape[-3] == 1:
+        return mask.unsqueeze(-3) if isinstance(mask, Tensor) else mask[..., None, :, :]
+    return mask.reshape(*mask.shape[:-3], Hk, mask.shape[-3] // Hk, *mask.shape[-2:])
+
+
+def _canonical(mask, name, keep_is_true):
+    """A bool or float mask as (masked, bias): raw bool array (True = masked) or None, and a
+    raw float array of the finite additions (0 where masked) or None."""
+    data = _array(mask)
+    if data.dtype == np.bool_:
+        return (~data if keep_is_true else data), None
+    if data.dtype.kind != "f":
+        raise AssertionError(f"only bool and floating types of {name} are supported; got "
+                             f"{data.dtype}")
+    xp = xp_of(data)
+    masked = data == -xp.inf
+    if not masked.any():
+        return None, data
+    return masked, xp.where(masked, 0, data)
 
 
 def _keep(mask, op, B, Q, S, single, device):
@@ -118,20 +367,6 @@ def _check_sequences(op, query, keys, values):
     return B, 1 if query.ndim == 2 else query.shape[1], S
 
 
-def _attend(op, scores, values, mask, single):
-    """weights = masked softmax of scores (B, Q, S); context = weights @ values (B, Q, Dv)."""
-    B, Q, S = scores.shape
-    keep = None if mask is None else _keep(mask, op, B, Q, S, single, scores.device)
-    weights = masked_softmax(scores, keep)  # (B, Q, S)
-    context = weights @ values  # (B, Q, S) @ (B, S, Dv) -> (B, Q, Dv)
-    if single:
-        return context.squeeze(1), weights.squeeze(1)  # (B, Dv), (B, S)
-    return context, weights
-
-
-# ---------------------------------------------------------------- functions
-
-
 def dot_product_attention(query, keys, values, mask=None, scale=None):
     """Scaled dot-product attention (Luong et al. 2015; Vaswani et al. 2017).
 
@@ -141,6 +376,7 @@ def dot_product_attention(query, keys, values, mask=None, scale=None):
     Shapes: query (B, Q, D), or (B, D) for one decoder step; keys (B, S, D);
     values (B, S, Dv); mask None, (B, S) or (B, Q, S) bool, True = keep.
     Returns (context, weights): (B, Q, Dv) and (B, Q, S), or (B, Dv) and (B, S).
+    The ``Attention`` op computes both, as ``scaled_dot_product_attention`` does.
 
     >>> rng = np.random.default_rng(0)
     >>> q, k = engine.randn(2, 4, rng=rng), engine.randn(2, 5, 4, rng=rng)
@@ -149,15 +385,18 @@ def dot_product_attention(query, keys, values, mask=None, scale=None):
     ((2, 4), (2, 5), [0.0, 0.0])
     """
     op = "dot_product_attention"
-    _check_sequences(op, query, keys, values)
+    B, Q, S = _check_sequences(op, query, keys, values)
     if query.shape[-1] != keys.shape[-1]:
         raise ValueError(f"{op}: query has {query.shape[-1]} features, expected D = "
                          f"{keys.shape[-1]} as the keys (query {query.shape}, keys {keys.shape})")
     single = query.ndim == 2
     q = query.unsqueeze(1) if single else query  # (B, Q, D)
-    scale = 1 / math.sqrt(keys.shape[-1]) if scale is None else scale
-    scores = (q @ keys.swapaxes(1, 2)) * scale  # (B, Q, D) @ (B, D, S) -> (B, Q, S)
-    return _attend(op, scores, values, mask, single)
+    masked = None if mask is None else ~_keep(mask, op, B, Q, S, single, query.device)
+    context, weights = _attention(q, keys, values, masked=masked, scale=scale,
+                                  need_weights=True)  # (B, Q, Dv), (B, Q, S)
+    if single:
+        return context.squeeze(1), weights.squeeze(1)  # (B, Dv), (B, S)
+    return context, weights
 
 
 def additive_attention(query, keys, values, w_query, w_key, v, mask=None):
@@ -178,7 +417,7 @@ def additive_attention(query, keys, values, w_query, w_key, v, mask=None):
     ((2, 4), (2, 5))
     """
     op = "additive_attention"
-    _check_sequences(op, query, keys, values)
+    B, Q, S = _check_sequences(op, query, keys, values)
     A = v.shape[0]
     for name, weight, features in (("w_query", w_query, query.shape[-1]),
                                    ("w_key", w_key, keys.shape[-1])):
@@ -187,11 +426,18 @@ def additive_attention(query, keys, values, w_query, w_key, v, mask=None):
                              f"A = len(v) = {A}; got {weight.shape}")
     single = query.ndim == 2
     q = query.unsqueeze(1) if single else query  # (B, Q, Dq)
+    keep = None if mask is None else _keep(mask, op, B, Q, S, single, query.device)
+    dead = None if keep is None else _dead_keys(~keep)  # (B, S, 1): keys nobody attends to
+    keys, values = _select_keys(keys, dead), _select_keys(values, dead)
     projected_q = q @ w_query.T  # (B, Q, A)
     projected_k = keys @ w_key.T  # (B, S, A)
     hidden = (projected_q.unsqueeze(2) + projected_k.unsqueeze(1)).tanh()  # (B, Q, S, A)
     scores = hidden @ v  # (B, Q, S, A) @ (A,) -> (B, Q, S)
-    return _attend(op, scores, values, mask, single)
+    weights = masked_softmax(scores, keep)  # (B, Q, S)
+    context = weights @ values  # (B, Q, S) @ (B, S, Dv) -> (B, Q, Dv)
+    if single:
+        return context.squeeze(1), weights.squeeze(1)  # (B, Dv), (B, S)
+    return context, weights
 
 
 # ---------------------------------------------------------------- Modules
@@ -219,7 +465,7 @@ class DotProductAttention(Module):
     """
 
     def __init__(self, query_size=None, key_size=None, *, scale=None, rng=None,
-                 dtype="float32", device=None):
+                 dtype=None, device=None):
         super().__init__()
         if (query_size is None) != (key_size is None):
             raise ValueError("DotProductAttention: give both query_size and key_size ('general' "
@@ -256,7 +502,7 @@ class AdditiveAttention(Module):
     ((2, 4), array([0.2, 0.2, 0.2, 0.2, 0.2], dtype=float32))
     """
 
-    def __init__(self, query_size, key_size, hidden_size, *, rng=None, dtype="float32",
+    def __init__(self, query_size, key_size, hidden_size, *, rng=None, dtype=None,
                  device=None):
         super().__init__()
         rng = init.generator(rng)
@@ -274,86 +520,266 @@ class AdditiveAttention(Module):
         return f"{query_size}, {self.w_key.shape[1]}, {hidden_size}"
 
 
-class MultiHeadAttention(Module):
-    """Multi-head attention with PyTorch's parameters (Vaswani et al. 2017).
+class MultiheadAttention(Module):
+    """PyTorch's ``nn.MultiheadAttention`` (Vaswani et al. 2017), its parameters and masks.
 
-        head_i = dot_product_attention(query W_q^i + b_q^i, key W_k^i + b_k^i, value W_v^i + b_v^i)
-        output = concat(head_1 .. head_h) W_o^T + b_o
+        head_i = softmax((query W_q^i + b_q^i)(key W_k^i + b_k^i)^T / sqrt(d) + mask)
+                 (value W_v^i + b_v^i)
+        attn_output = concat(head_1 .. head_H) W_o^T + b_o,   d = embed_dim / num_heads
 
-    Parameters: in_proj_weight (3E, E) = [W_q; W_k; W_v], in_proj_bias (3E,),
-    out_proj.weight (E, E), out_proj.bias (E,), initialised as PyTorch does.
-    forward(query, key, value, key_padding_mask=None, lengths=None, need_weights=True,
-    average_attn_weights=True) -> (output, weights):
-    query (Q, B, E), key and value (S, B, E) ((B, Q, E), (B, S, E) if batch_first);
-    key_padding_mask (B, S) bool with **True = ignore** (PyTorch's convention), or
-    ``lengths`` (B,) instead; output like query; weights (B, Q, S) averaged over
-    heads, (B, num_heads, Q, S) if not ``average_attn_weights``, None if not
-    ``need_weights``. A query with every key masked gets output = out_proj.bias
-    (PyTorch gives NaN). No dropout, add_bias_kv or kdim/vdim.
+    Parameters (PyTorch's names, shapes and initialisation): in_proj_weight (3E, E) =
+    [W_q; W_k; W_v] (xavier uniform), or q_proj_weight (E, E), k_proj_weight (E, kdim),
+    v_proj_weight (E, vdim) when kdim or vdim differ from E; in_proj_bias (3E,) (zeros);
+    bias_k, bias_v (1, 1, E) with ``add_bias_kv`` (xavier normal: a learned key and value
+    appended to every sequence); out_proj a Linear(E, E) (bias zeros). ``add_zero_attn``
+    appends a key and a value of zeros. ``dropout``: on the attention weights, in training.
 
-    >>> mha = MultiHeadAttention(4, 2, batch_first=True, rng=np.random.default_rng(0))
+    forward(query, key, value, key_padding_mask=None, need_weights=True, attn_mask=None,
+    average_attn_weights=True, is_causal=False, *, lengths=None) -> (attn_output,
+    attn_weights or None). Shapes: query (L, N, E), key (S, N, kdim), value (S, N, vdim);
+    (N, L, E) ... with ``batch_first``; (L, E), (S, kdim), (S, vdim) unbatched.
+    key_padding_mask (N, S) (unbatched (S,)); attn_mask (L, S) or (N * num_heads, L, S);
+    both bool with **True = ignore**, or float, added to the scores. ``is_causal`` is
+    PyTorch's hint that attn_mask is causal (it must be given). ``lengths`` (N,), our
+    extension, stands for the key_padding_mask of the padding after each length.
+    attn_output like query; attn_weights (N, L, S) averaged over heads, (N, num_heads,
+    L, S) if not ``average_attn_weights``, None if not ``need_weights``.
+
+    Keys and values under key_padding_mask are selected out before their projection: any
+    value there (NaN, inf) changes no output and no gradient. Queries are computed as
+    given, as PyTorch's (a padded query position of self-attention computes an output
+    from its own row; the Transformer layers select padded positions out). A query whose
+    keys are all masked gets the output out_proj.bias and zero gradient (PyTorch: NaN
+    with need_weights=True, out_proj.bias without).
+
+    >>> mha = MultiheadAttention(4, 2, batch_first=True, rng=np.random.default_rng(0))
     >>> x = engine.zeros(3, 5, 4)
     >>> [t.shape for t in mha(x, x, x, lengths=[5, 2, 1])]
     [(3, 5, 4), (3, 5, 5)]
     """
 
-    def __init__(self, embed_dim, num_heads, bias=True, batch_first=False, *, rng=None,
-                 dtype="float32", device=None):
+    def __init__(self, embed_dim, num_heads, dropout=0.0, bias=True, add_bias_kv=False,
+                 add_zero_attn=False, kdim=None, vdim=None, batch_first=False, device=None,
+                 dtype=None, *, rng=None):
         super().__init__()
-        if embed_dim % num_heads:
-            raise ValueError(f"MultiHeadAttention: embed_dim {embed_dim} is not divisible by "
-                             f"num_heads {num_heads}")
-        rng = init.generator(rng)
-        self.embed_dim, self.num_heads, self.batch_first = embed_dim, num_heads, batch_first
+        if embed_dim <= 0 or num_heads <= 0:
+            raise ValueError(f"embed_dim and num_heads must be greater than 0, got "
+                             f"embed_dim={embed_dim} and num_heads={num_heads} instead")
+        self.embed_dim = embed_dim
+        self.kdim = kdim if kdim is not None else embed_dim
+        self.vdim = vdim if vdim is not None else embed_dim
+        self._qkv_same_embed_dim = self.kdim == embed_dim and self.vdim == embed_dim
+        self.num_heads, self.dropout, self.batch_first = num_heads, dropout, batch_first
+        self.head_dim = embed_dim // num_heads
+        if self.head_dim * num_heads != embed_dim:
+            raise AssertionError(f"embed_dim must be divisible by num_heads; got embed_dim "
+                                 f"{embed_dim} and num_heads {num_heads}")
+        rng = generator_of(rng)
         E = embed_dim
-        self.in_proj_weight = init.xavier_uniform_(
-            Parameter(engine.zeros(3 * E, E, dtype=dtype, device=device)), rng=rng)
-        self.in_proj_bias = Parameter(engine.zeros(3 * E, dtype=dtype, device=device)) if bias \
-            else None
-        self.out_proj = Linear(E, E, bias, rng=rng, dtype=dtype, device=device)
+
+        def empty(*shape):
+            return Parameter(engine.zeros(*shape, dtype=dtype, device=device))
+
+        if self._qkv_same_embed_dim:
+            self.in_proj_weight = empty(3 * E, E)
+            for name in ("q_proj_weight", "k_proj_weight", "v_proj_weight"):
+                self.register_parameter(name, None)
+        else:
+            self.q_proj_weight = empty(E, E)
+            self.k_proj_weight = empty(E, self.kdim)
+            self.v_proj_weight = empty(E, self.vdim)
+            self.register_parameter("in_proj_weight", None)
         if bias:
-            init.zeros_(self.out_proj.bias)
+            self.in_proj_bias = empty(3 * E)
+        else:
+            self.register_parameter("in_proj_bias", None)
+        self.out_proj = Linear(E, E, bias=bias, device=device, dtype=dtype, rng=rng)
+        if add_bias_kv:
+            self.bias_k, self.bias_v = empty(1, 1, E), empty(1, 1, E)
+        else:
+            self.bias_k = self.bias_v = None
+        self.add_zero_attn = add_zero_attn
+        self._reset_parameters(rng)
 
-    def forward(self, query, key, value, key_padding_mask=None, lengths=None, need_weights=True,
-                average_attn_weights=True):
-        op, E, heads = "MultiHeadAttention", self.embed_dim, self.num_heads
-        if not self.batch_first:
-            query, key, value = (t.swapaxes(0, 1) if t.ndim == 3 else t
-                                 for t in (query, key, value))  # (L, B, E) -> (B, L, E)
-        for name, t in (("query", query), ("key", key), ("value", value)):
-            if t.ndim != 3 or t.shape[-1] != E:
-                raise ValueError(f"{op}: {name} must be 3-D with {E} = embed_dim features; "
-                                 f"got shape {t.shape}")
-        B, Q, S = _check_sequences(op, query, key, value)
-        if key_padding_mask is not None and lengths is not None:
-            raise ValueError(f"{op}: give key_padding_mask or lengths, not both")
-        keep = None
+    def _reset_parameters(self, rng=None):
+        rng = generator_of(rng)
+        for weight in (self.in_proj_weight, self.q_proj_weight, self.k_proj_weight,
+                       self.v_proj_weight):
+            if weight is not None:
+                init.xavier_uniform_(weight, rng=rng)
+        if self.in_proj_bias is not None:
+            init.constant_(self.in_proj_bias, 0.0)
+            init.constant_(self.out_proj.bias, 0.0)
+        for extra in (self.bias_k, self.bias_v):
+            if extra is not None:
+                init.xavier_normal_(extra, rng=rng)
+
+    def forward(self, query, key, value, key_padding_mask=None, need_weights=True,
+                attn_mask=None, average_attn_weights=True, is_causal=False, *, lengths=None):
+        batched = _check_inputs(query, key, value, self)
         if lengths is not None:
-            keep = _keep(mask_from_lengths(lengths, S, query.device), op, B, Q, S, True,
-                         query.device)
-        elif key_padding_mask is not None:
-            keep = ~_keep(key_padding_mask, op, B, Q, S, True, query.device)  # True = ignore
-        w, b = self.in_proj_weight, self.in_proj_bias
-        d = E // heads
-        parts = []
-        for i, x in enumerate((query, key, value)):
-            rows = slice(i * E, (i + 1) * E)  # W_q, W_k or W_v
-            projected = F.linear(x, w[rows], None if b is None else b[rows])  # (B, L, E)
-            L = x.shape[1]  # Q or S
-            split = projected.reshape(B, L, heads, d).swapaxes(1, 2)  # (B, heads, L, d)
-            parts.append(split.reshape(B * heads, L, d))  # (B * heads, L, d)
-        if keep is not None:  # (B, 1, S) -> (B * heads, S), the same for every head
-            xp = xp_of(keep)
-            keep = xp.broadcast_to(keep, (B, heads, S)).reshape(B * heads, S)
-        context, weights = dot_product_attention(*parts, mask=keep)  # (B*heads, Q, d), (.., S)
-        context = context.reshape(B, heads, Q, d).swapaxes(1, 2).reshape(B, Q, E)  # concat heads
-        output = self.out_proj(context)  # (B, Q, E)
-        if not self.batch_first:
-            output = output.swapaxes(0, 1)  # (Q, B, E)
-        if not need_weights:
-            return output, None
-        weights = weights.reshape(B, heads, Q, S)
-        return output, weights.mean(axis=1) if average_attn_weights else weights
+            if key_padding_mask is not None:
+                raise ValueError("MultiheadAttention: give key_padding_mask or lengths, not both")
+            S = key.shape[0 if not batched or not self.batch_first else 1]
+            padding = ~mask_from_lengths(lengths, S).numpy()  # (N, S), True = ignore
+            key_padding_mask = padding if batched else padding[0]
+        if is_causal and attn_mask is None:
+            raise RuntimeError("Need attn_mask if specifying the is_causal hint. You may use "
+                               "the Transformer module method `generate_square_subsequent_mask`"
+                               " to create this mask.")
+        if not batched:  # one sequence: a batch of one
+            query, key, value = _same_as(lambda t: t.unsqueeze(0), query, key, value)
+            if key_padding_mask is not None:
+                key_padding_mask = _array(key_padding_mask)[None]
+        elif not self.batch_first:  # (L, N, E) -> (N, L, E), views
+            query, key, value = _same_as(lambda t: t.swapaxes(0, 1), query, key, value)
+        N, L, S = query.shape[0], query.shape[1], key.shape[1]
+        masked, bias = self._masks(key_padding_mask, attn_mask, N, L, S, query.device)
+        if key_padding_mask is not None:  # padded keys and values: selected out, any value
+            padded = _canonical(key_padding_mask, "key_padding_mask", keep_is_true=False)[0]
+            if padded is not None and padded.any():
+                rows = Tensor(backend.to_device(padded[:, :, None], query.device))  # (N, S, 1)
+                query, key, value = (query, *_same_as(lambda t: engine.where(rows, 0.0, t),
+                                                      key, value))
+        q, k, v = self._project(query, key, value)  # (N, H, L, d), (N, H, S', d) twice
+        out, weights = _attention(q, k, v, masked=masked, bias=bias,
+                                  dropout_p=self.dropout if self.training else 0.0,
+                                  need_weights=need_weights)
+        out = out.swapaxes(1, 2).reshape(N, L, self.embed_dim)  # heads concatenated
+        out = self.out_proj(out)  # (N, L, E)
+        out = out[0] if not batched else out if self.batch_first else out.swapaxes(0, 1)
+        if weights is not None:
+            weights = weights.mean(axis=1) if average_attn_weights else weights
+            weights = weights if batched else weights[0]
+        return out, weights
 
-    def extra_repr(self):
-        return f"{self.embed_dim}, {self.num_heads}, batch_first={self.batch_first}"
+    def _project(self, query, key, value):
+        """The in-projections, split into heads: (N, H, L, d) and (N, H, S', d) twice, with
+        bias_k, bias_v and the zero key and value appended (S' = S + 1 or + 2). One matrix
+        product for q, k, v in self-attention, one for k, v when key is value."""
+        E, H = self.embed_dim, self.num_heads
+        b = [None] * 3 if self.in_proj_bias is None else engine.chunk(self.in_proj_bias, 3)
+        if self._qkv_same_embed_dim and query is key is value:
+            qkv = F.linear(query, self.in_proj_weight, self.in_proj_bias)  # (N, L, 3E)
+            q, k, v = _heads(qkv, H, parts=3)
+        elif self._qkv_same_embed_dim and key is value:
+            w_q, w_kv = engine.split(self.in_proj_weight, [E, 2 * E])
+            b_kv = None if b[1] is None else engine.cat([b[1], b[2]])
+            q, = _heads(F.linear(query, w_q, b[0]), H, parts=1)
+            k, v = _heads(F.linear(key, w_kv, b_kv), H, parts=2)
+        else:
+            w = (engine.chunk(self.in_proj_weight, 3) if self._qkv_same_embed_dim else
+                 (self.q_proj_weight, self.k_proj_weight, self.v_proj_weight))
+            q, k, v = (_heads(F.linear(x, w_i, b_i), H, parts=1)[0]
+                       for x, w_i, b_i in zip((query, key, value), w, b))
+        N = q.shape[0]
+        if self.bias_k is not None:  # a learned key and value at the end of every sequence
+            k = engine.cat([k, self.bias_k.reshape(1, H, 1, -1).expand(N, H, 1, -1)], axis=2)
+            v = engine.cat([v, self.bias_v.reshape(1, H, 1, -1).expand(N, H, 1, -1)], axis=2)
+        if self.add_zero_attn:  # and a key and value of zeros
+            zeros = engine.zeros(N, H, 1, E // H, dtype=k.dtype, device=k.device)
+            k, v = engine.cat([k, zeros], axis=2), engine.cat([v, zeros], axis=2)
+        return q, k, v
+
+    def _masks(self, key_padding_mask, attn_mask, N, L, S, device):
+        """key_padding_mask (N, S) and attn_mask (L, S) or (N * H, L, S) as one raw bool array
+        ``masked`` (True = masked) and one raw float array ``bias`` (finite additions), each
+        broadcastable to (N, H, L, S') or None; S' counts bias_k and the zero key."""
+        if key_padding_mask is not None and attn_mask is not None and (
+                _array(key_padding_mask).dtype != _array(attn_mask).dtype):
+            warnings.warn("Support for mismatched key_padding_mask and attn_mask is deprecated. "
+                          "Use same type for both instead.", stacklevel=4)
+        masked, bias, H = [], [], self.num_heads
+        if key_padding_mask is not None:
+            shape = _array(key_padding_mask).shape
+            if shape != (N, S):
+                raise AssertionError(f"Expected key_padding_mask of shape {(N, S)} (batch, "
+                                     f"source length); got {shape}")
+            m, b = _canonical(key_padding_mask, "key_padding_mask", keep_is_true=False)
+            masked.append(None if m is None else m[:, None, None, :])  # (N, 1, 1, S)
+            bias.append(None if b is None else b[:, None, None, :])
+        if attn_mask is not None:
+            shape = _array(attn_mask).shape
+            if len(shape) == 2 and shape != (L, S):
+                raise RuntimeError(f"The shape of the 2D attn_mask is {shape}, but should be "
+                                   f"{(L, S)}.")
+            if len(shape) == 3 and shape != (N * H, L, S):
+                raise RuntimeError(f"The shape of the 3D attn_mask is {shape}, but should be "
+                                   f"{(N * H, L, S)}.")
+            if len(shape) not in (2, 3):
+                raise RuntimeError(f"attn_mask's dimension {len(shape)} is not supported")
+            m, b = _canonical(attn_mask, "attn_mask", keep_is_true=False)
+            reshape = (lambda a: a) if len(shape) == 2 else (lambda a: a.reshape(N, H, L, S))
+            masked.append(None if m is None else reshape(m))
+            bias.append(None if b is None else reshape(b))
+        masked = _combine([m for m in masked if m is not None], np.logical_or)
+        bias = _combine([b for b in bias if b is not None], np.add)
+        extra = (self.bias_k is not None) + bool(self.add_zero_attn)  # keys that always count
+        masked, bias = (None if a is None else _append_columns(a, extra) for a in (masked, bias))
+        return (None if masked is None else backend.to_device(masked, device),
+                None if bias is None else backend.to_device(bias, device))
+
+
+MultiHeadAttention = MultiheadAttention  # the earlier name in this package
+
+
+def _check_inputs(query, key, value, mha):
+    """PyTorch's checks of MultiheadAttention's inputs; returns whether they are batched."""
+    if query.ndim not in (2, 3):
+        raise AssertionError(f"query should be unbatched 2D or batched 3D tensor but received "
+                             f"{query.ndim}-D query tensor")
+    if key.ndim != query.ndim or value.ndim != query.ndim:
+        raise AssertionError(f"For {'batched (3-D)' if query.ndim == 3 else 'unbatched (2-D)'} "
+                             f"`query`, expected `key` and `value` to be {query.ndim}-D but "
+                             f"found {key.ndim}-D and {value.ndim}-D tensors respectively")
+    for name, t, size in (("query", query, mha.embed_dim), ("key", key, mha.kdim),
+                          ("value", value, mha.vdim)):
+        if t.shape[-1] != size:
+            raise AssertionError(f"was expecting {name} features of {size}, but got shape "
+                                 f"{t.shape}")
+    lead = (lambda t: t.shape[:-1]) if query.ndim == 2 else (lambda t: t.shape[:2])
+    if lead(key) != lead(value):
+        raise AssertionError(f"key's sequence and batch dims {lead(key)} do not match value's "
+                             f"{lead(value)}")
+    batch = 0 if mha.batch_first else 1
+    if query.ndim == 3 and query.shape[batch] != key.shape[batch]:
+        raise AssertionError(f"query has batch size {query.shape[batch]} but key "
+                             f"{key.shape[batch]} (query {query.shape}, key {key.shape})")
+    return query.ndim == 3
+
+
+def _same_as(change, *tensors):
+    """``change`` applied to each distinct tensor once, so that identical inputs (self-
+    attention's query, key and value) stay identical."""
+    done = []
+    for t in tensors:
+        same = next((new for old, new in done if old is t), None)
+        done.append((t, change(t) if same is None else same))
+    return [new for _, new in done]
+
+
+def _heads(projected, H, parts):
+    """(N, L, parts * E) -> ``parts`` Tensors (N, H, L, d): the heads of each part."""
+    N, L, width = projected.shape
+    d = width // (parts * H)
+    if parts == 1:
+        return (projected.reshape(N, L, H, d).swapaxes(1, 2),)  # (N, H, L, d)
+    split = projected.reshape(N, L, parts, H, d).permute(2, 0, 3, 1, 4)  # (parts, N, H, L, d)
+    return engine.unbind(split, 0)
+
+
+def _combine(arrays, how):
+    """The arrays combined by ``how`` (broadcast), or None when there are none."""
+    out = None
+    for a in arrays:
+        out = a if out is None else how(out, a)
+    return out
+
+
+def _append_columns(mask, count):
+    """``mask`` (..., S) with ``count`` columns of False / 0 (keys that always count) appended."""
+    if not count:
+        return mask
+    xp = xp_of(mask)
+    pad = xp.zeros(mask.shape[:-1] + (count,), dtype=mask.dtype)
+    return xp.concatenate([mask, pad], axis=-1)

@@ -7,12 +7,16 @@ Contents:
     Cell             the cell protocol, and a base class that implements it
     modules          RNNCell, LSTMCell, GRUCell (PyTorch's parameters, shapes and gate order)
     cell_parameters  PyTorch's parameter shapes and initialisation, shared with the layers
+    CELL_KINDS       one record per built-in kind (CellKind: its function, gates, states,
+                     activations, module), read by the cells, the layers, rnn.fused and the
+                     tests; kind_of finds a function's
 
 Every cell function has the signature ``f(x, state, w_ih, w_hh, b_ih=None, b_hh=None)``
 with ``x`` (B, I) and returns the new state; ``linear(x, W, b)`` is ``x W^T + b``.
 """
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 
@@ -42,6 +46,13 @@ def lstm_cell(x, state, w_ih, w_hh, b_ih=None, b_hh=None):
     c = f * c + i * g
     h = o * c.tanh()
     return h, c
+
+
+def lstm_projected_cell(x, state, w_ih, w_hh, b_ih=None, b_hh=None, w_hr=None):
+    """An LSTM step whose output is projected, ``h' = W_hr (o * tanh(c'))`` (PyTorch's
+    ``proj_size``): x (B, I), (h (B, P), c (B, H)) -> (h' (B, P), c' (B, H))."""
+    h, c = lstm_cell(x, state, w_ih, w_hh, b_ih, b_hh)
+    return linear(h, w_hr), c
 
 
 def gru_cell(x, h, w_ih, w_hh, b_ih=None, b_hh=None):
@@ -75,10 +86,32 @@ def output_of(state):
 
 
 def check_sizes(name, **sizes):
-    """Raise a ValueError naming ``name`` and the size unless every size is a positive int."""
+    """Raise, naming ``name`` and the size, unless every size is a positive int: a
+    TypeError for anything but an int (a bool is not a size, nor is 2.0), a ValueError for
+    one below 1 (PyTorch's types)."""
     for what, size in sizes.items():
-        if not isinstance(size, (int, np.integer)) or size < 1:
+        if isinstance(size, (bool, np.bool_)) or not isinstance(size, (int, np.integer)):
+            raise TypeError(f"{name}: {what} must be a positive int; got {size!r} "
+                            f"({type(size).__name__})")
+        if size < 1:
             raise ValueError(f"{name}: {what} must be a positive int; got {size!r}")
+
+
+def check_state_dtypes(name, state, dtype, what="the state"):
+    """Raise a RuntimeError naming ``name`` and ``what`` unless every Tensor of ``state``
+    (None: none) has the weights' ``dtype``: PyTorch's rule, which casts no state (so an
+    int64 h0 is an error on every path, not a promotion on one and garbage on another)."""
+    for leaf in () if state is None else _leaves(state):
+        if leaf.dtype != dtype:
+            raise RuntimeError(f"{name}: {what} must have the weights' dtype {dtype}; got "
+                               f"{leaf.dtype} (convert it: .to({str(dtype)!r}))")
+
+
+def _leaves(state):
+    """The Tensors of a state (a Tensor, or nested tuples of them), in order."""
+    if isinstance(state, (tuple, list)):
+        return [leaf for part in state for leaf in _leaves(part)]
+    return [state]
 
 
 # ---------------------------------------------------------------- Cell
@@ -116,7 +149,7 @@ class Cell(nn.Module):
     def zero_state(self, batch_size):
         """Zeros of ``state_shapes(batch_size)``, dtype and device those of the parameters."""
         like = next(self.parameters(), None)
-        dtype, device = ("float32", None) if like is None else (like.dtype, like.device)
+        dtype, device = (None, None) if like is None else (like.dtype, like.device)
         zeros = tuple(engine.zeros(s, dtype=dtype, device=device)
                       for s in self.state_shapes(batch_size))
         return zeros[0] if len(zeros) == 1 else zeros
@@ -164,16 +197,20 @@ def check_state(name, state, shapes, unbatched):
 # ---------------------------------------------------------------- modules
 
 
-def cell_parameters(gates, input_size, hidden_size, bias=True, *, rng, dtype, device):
+def cell_parameters(gates, input_size, hidden_size, bias=True, proj_size=0, *, rng, dtype,
+                    device):
     """PyTorch's parameters of a cell with ``gates`` gates (G), in PyTorch's order:
 
     ``weight_ih`` (G*H, I), ``weight_hh`` (G*H, H), ``bias_ih`` (G*H,), ``bias_hh`` (G*H,)
-    (no biases when ``bias`` is False), all drawn from U(-1/sqrt(H), 1/sqrt(H)).
+    (no biases when ``bias`` is False), all drawn from U(-1/sqrt(H), 1/sqrt(H)); with a
+    projection of size P, ``weight_hh`` is (G*H, P) and ``weight_hr`` (P, H) comes last.
     """
     shapes = {"weight_ih": (gates * hidden_size, input_size),
-              "weight_hh": (gates * hidden_size, hidden_size)}
+              "weight_hh": (gates * hidden_size, proj_size or hidden_size)}
     if bias:
         shapes |= {"bias_ih": (gates * hidden_size,), "bias_hh": (gates * hidden_size,)}
+    if proj_size:
+        shapes["weight_hr"] = (proj_size, hidden_size)
     bound = 1 / math.sqrt(hidden_size)
     return {
         name: nn.init.uniform_(nn.Parameter(engine.zeros(shape, dtype=dtype, device=device)),
@@ -183,19 +220,24 @@ def cell_parameters(gates, input_size, hidden_size, bias=True, *, rng, dtype, de
 
 
 class _TorchCell(Cell):
-    """A built-in cell: PyTorch's four parameters (biases None when ``bias`` is False)."""
+    """A built-in cell of one kind (``kind``, its record in CELL_KINDS): PyTorch's four
+    parameters (biases None when ``bias`` is False), one step by the kind's cell function."""
 
-    gates = 1
-
-    def __init__(self, input_size, hidden_size, bias=True, *, rng=None, dtype="float32",
+    def __init__(self, input_size, hidden_size, bias=True, *, rng=None, dtype=None,
                  device=None):
         super().__init__(input_size, hidden_size)
         self.bias = bias
         self.bias_ih = self.bias_hh = None
-        params = cell_parameters(self.gates, input_size, hidden_size, bias,
+        params = cell_parameters(self.kind.gates, input_size, hidden_size, bias,
                                  rng=nn.init.generator(rng), dtype=dtype, device=device)
         for name, parameter in params.items():
             setattr(self, name, parameter)
+
+    def state_shapes(self, batch_size):
+        return ((batch_size, self.hidden_size),) * self.kind.states
+
+    def step(self, x, state):
+        return self.kind.function(x, state, *self.weights())
 
     def weights(self):
         return self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh
@@ -217,17 +259,17 @@ class RNNCell(_TorchCell):
     """
 
     def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", *, rng=None,
-                 dtype="float32", device=None):
+                 dtype=None, device=None):
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(
                 f"RNNCell: nonlinearity must be 'tanh' or 'relu'; got {nonlinearity!r}"
             )
+        self.nonlinearity = nonlinearity  # first: it picks the kind, whose gates come next
         super().__init__(input_size, hidden_size, bias, rng=rng, dtype=dtype, device=device)
-        self.nonlinearity = nonlinearity
 
-    def step(self, x, h):
-        function = rnn_tanh_cell if self.nonlinearity == "tanh" else rnn_relu_cell
-        return function(x, h, *self.weights())
+    @property
+    def kind(self):
+        return CELL_KINDS["rnn_" + self.nonlinearity]
 
     def extra_repr(self):
         return super().extra_repr() + f", nonlinearity={self.nonlinearity!r}"
@@ -253,13 +295,7 @@ class LSTMCell(_TorchCell):
     ((2, 5), (2, 5))
     """
 
-    gates = 4
-
-    def state_shapes(self, batch_size):
-        return ((batch_size, self.hidden_size),) * 2
-
-    def step(self, x, state):
-        return lstm_cell(x, state, *self.weights())
+    kind = property(lambda self: CELL_KINDS["lstm"])
 
 
 class GRUCell(_TorchCell):
@@ -279,7 +315,43 @@ class GRUCell(_TorchCell):
     (2, 5)
     """
 
-    gates = 3
+    kind = property(lambda self: CELL_KINDS["gru"])
 
-    def step(self, x, h):
-        return gru_cell(x, h, *self.weights())
+
+# ---------------------------------------------------------------- the kinds
+
+
+class CellKind(NamedTuple):
+    """What a built-in cell kind is, written once (``CELL_KINDS``):
+
+    ``name``         "rnn_tanh", "rnn_relu", "lstm", "gru": PyTorch's mode, in lower case
+    ``function``     its cell function, one step: the reference every fused op is held to
+    ``gates``        G, the blocks of H rows stacked in weight_ih (G*H, I) and weight_hh
+    ``states``       Tensors per state: 2 for the LSTM's (h, c), else 1 (h)
+    ``activations``  each gate's activation, in the gate order
+    ``module``       its Cell class (RNNCell holds both Elman kinds)
+    """
+
+    name: str
+    function: object
+    gates: int
+    states: int
+    activations: tuple
+    module: type
+
+
+CELL_KINDS = {kind.name: kind for kind in (
+    CellKind("rnn_tanh", rnn_tanh_cell, 1, 1, ("tanh",), RNNCell),
+    CellKind("rnn_relu", rnn_relu_cell, 1, 1, ("relu",), RNNCell),
+    CellKind("lstm", lstm_cell, 4, 2, ("sigmoid", "sigmoid", "tanh", "sigmoid"), LSTMCell),
+    CellKind("gru", gru_cell, 3, 1, ("sigmoid", "sigmoid", "tanh"), GRUCell),
+)}
+
+
+def kind_of(function):
+    """The CellKind whose cell function is ``function``, or None (a user's own step).
+
+    >>> kind_of(lstm_cell).gates, kind_of(lambda x, h: h)
+    (4, None)
+    """
+    return next((kind for kind in CELL_KINDS.values() if kind.function is function), None)

@@ -28,7 +28,7 @@ class SkipLSTMCell(Cell):
     ((2, 4), (2, 4))
     """
 
-    def __init__(self, input_size, hidden_size, *, rng=None, dtype="float32", device=None):
+    def __init__(self, input_size, hidden_size, *, rng=None, dtype=None, device=None):
         super().__init__(input_size, hidden_size)
         params = cell_parameters(5, input_size, hidden_size, rng=nn.init.generator(rng),
                                  dtype=dtype, device=device)

@@ -27,9 +27,11 @@ import numpy as np
 
 import engine
 from engine import Tensor, backend
+from rnn.cells import check_state_dtypes
 from rnn.cells import GRUCell, LSTMCell, RNNCell, gru_cell, lstm_cell, rnn_relu_cell, rnn_tanh_cell
 from rnn.fused_layout import SequenceLayout
 from rnn.fused_ops import GRUSequence, LSTMSequence, RNNSequence
+from rnn.masks import check_lengths
 from rnn.unroll import run_direction as composed_run_direction
 
 # ---------------------------------------------------------------- functional API
@@ -60,7 +62,20 @@ def _input_projection(x, w_ih):
     """x W_ih^T for every step at once, one matrix product (its backward too: dX = dA W_ih,
     dW_ih = dA^T X): x (T, B, I), w_ih (N, I) -> (T, B, N)."""
     steps, batch, inputs = x.shape
-    return (x.reshape(steps * batch, inputs) @ w_ih.T).reshape(steps, batch, -1)
+    return (x.reshape(steps * batch, inputs) @ w_ih.T).reshape(steps, batch, w_ih.shape[0])
+
+
+def _without_padding(x, lengths):
+    """x (T, B, I) with its padded steps replaced by zeros (a select, whose backward selects
+    too): the projection's weight gradient dW_ih = dA^T X sums over every row of X, and
+    although dA is zero on padded rows, 0 * NaN is NaN. x itself when nothing is padded."""
+    if lengths is None:
+        return x
+    lengths = check_lengths(lengths, x.shape[0], x.shape[1])
+    if (lengths == x.shape[0]).all():
+        return x
+    valid = np.arange(x.shape[0])[:, None, None] < lengths[:, None]  # (T, B, 1)
+    return engine.where(engine.tensor(valid, device=x.device), x, 0.0)
 
 
 def _zeros_if_none(state, x, hidden):
@@ -82,11 +97,12 @@ def _sequence(step, x, states, w_ih, w_hh, b_ih, b_hh, lengths, reverse, pre_x=N
     """Check the shapes, then run the fused op of cell function ``step`` (``states`` a list,
     None for zeros) on ``pre_x`` = x W_ih^T, computed here unless given."""
     name, op, gates, fixed = _OPS[step]
+    check_state_dtypes(name, [s for s in states if s is not None], w_hh.dtype)
     states = [_zeros_if_none(state, x, w_hh.shape[-1]) for state in states]
     biases = _checked(name, gates, x, states, w_ih, w_hh, b_ih, b_hh)
     layout = SequenceLayout(lengths, x.shape[0], x.shape[1], reverse)
     if pre_x is None:
-        pre_x = _input_projection(x, w_ih)
+        pre_x = _input_projection(_without_padding(x, lengths), w_ih)
     return op.apply(pre_x, *states, w_hh, *biases, layout=layout, **fixed, **options)
 
 
@@ -171,8 +187,10 @@ def run_layer(step, inputs, states, weights, lengths=None):
     else:  # a batched product: each direction's projection contiguous, for its op to own
         steps, batch, input_size = inputs.shape
         stacked = engine.stack([w[0] for w in weights]).swapaxes(-1, -2)  # (D, I, G*H)
-        both = inputs.reshape(1, steps * batch, input_size) @ stacked  # (D, T*B, G*H)
-        projections = [p.reshape(steps, batch, -1) for p in engine.split(both, 1, axis=0)]
+        rows = _without_padding(inputs, lengths).reshape(1, steps * batch, input_size)
+        both = rows @ stacked  # (D, T*B, G*H)
+        projections = [p.reshape(steps, batch, stacked.shape[-1])
+                       for p in engine.split(both, 1, axis=0)]
     results = [_direction(step, inputs, state, w, lengths, direction == 1, pre_x)
                for direction, (state, w, pre_x) in enumerate(zip(states, weights, projections))]
     return [r[0] for r in results], [r[1] for r in results]

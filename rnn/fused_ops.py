@@ -91,6 +91,8 @@ def _run_forward(kernels, name, layout, hs, w_hh_t, head, tail):
     kernels to use), ``tail`` and the step; or one ``name_sequence`` launch with ``head``,
     the weights, ``tail`` and the lengths. hs (T+1, B, H); w_hh_t (H, G*H)."""
     xp, (batch, hidden) = xp_of(hs), hs.shape[1:]
+    if not batch:  # an empty batch: nothing to run (CUDA refuses empty launches)
+        return
     if kernels.whole_sequence:
         kernels.launch_sequence(f"{name}_sequence", *head, w_hh_t, *tail,
                                 layout.index(xp, "sorted_lengths"), batch, hidden)
@@ -113,6 +115,8 @@ def _run_backward(kernels, name, layout, w_hh, head, tail):
     w_hh (G*H, H) or None, and ``tail``. Leaves dA_0 W_hh in dh_next."""
     d_pre, dh_next = head[0], head[-1]
     xp, (steps, batch), hidden = xp_of(d_pre), d_pre.shape[:2], w_hh.shape[1]
+    if not batch:
+        return
     if kernels.whole_sequence:
         kernels.launch_sequence(f"{name}_sequence", *head, w_hh, *tail,
                                 layout.index(xp, "sorted_lengths"), batch, hidden)
@@ -137,7 +141,7 @@ def _weight_grads(d_pre, h_prev, needs):
     the flags of w_hh, b_ih, b_hh, says no).
     """
     rows = d_pre.reshape(-1, d_pre.shape[-1])  # (T*B, G*H)
-    d_w_hh = rows.T @ h_prev.reshape(rows.shape[0], -1) if needs[0] else None  # (G*H, H)
+    d_w_hh = rows.T @ h_prev.reshape(rows.shape[0], h_prev.shape[-1]) if needs[0] else None  # (G*H, H)
     d_b = rows.sum(axis=0) if needs[1] or needs[2] else None  # (G*H,)
     return d_w_hh, d_b, d_b
 

@@ -4,7 +4,7 @@ run_direction, the composed reference for one layer and direction of rnn.recurre
 import functools
 
 import engine
-from rnn.cells import map_state, output_of
+from rnn.cells import check_state_dtypes, map_state, output_of
 from rnn.masks import check_lengths, lengths_to_mask, reverse_padded
 
 
@@ -20,10 +20,12 @@ def unroll(cell, inputs, state=None, lengths=None, reverse=False):
     ``lengths`` (B ints, each 1..T, any order; a list, NumPy array or integer Tensor)
     marks padding: at steps ``t >= lengths[b]`` sequence b's state is kept unchanged,
     ``state_t = where(valid, new, old)``, and its output is zero, so ``final_state`` is
-    each sequence's state after its own last step and padding never changes a result
-    or a gradient. ``reverse=True`` runs each sequence from its own last valid step back
-    to step 0, writing outputs at their original positions: the valid prefix of every
-    sequence is reversed (``rnn.masks.reverse_padded``), run forward, and reversed back.
+    each sequence's state after its own last step. Padding is selected away (the cell
+    reads zeros there), never multiplied by zero, so padding of any value, NaN and inf
+    included, changes no result and no gradient. ``reverse=True`` runs each sequence from
+    its own last valid step back to step 0, writing outputs at their original positions:
+    the valid prefix of every sequence is reversed (``rnn.masks.reverse_padded``), run
+    forward, and reversed back.
 
     Truncated backpropagation through time: run a long sequence in chunks and carry the
     state across them with ``detach_state``, which keeps its values but cuts the graph,
@@ -41,9 +43,9 @@ def unroll(cell, inputs, state=None, lengths=None, reverse=False):
     >>> outputs.shape, state[0].shape, state[0].requires_grad
     ((2, 2, 4), (2, 4), False)
     """
-    if not isinstance(inputs, engine.Tensor) or inputs.ndim != 3:
+    if not isinstance(inputs, engine.Tensor) or inputs.ndim != 3 or inputs.shape[0] == 0:
         got = getattr(inputs, "shape", type(inputs).__name__)
-        raise ValueError(f"unroll: inputs must be (T, B, I); got {got}")
+        raise ValueError(f"unroll: inputs must be (T, B, I) with T >= 1; got {got}")
     max_len, batch_size = inputs.shape[:2]
     if lengths is not None:
         lengths = check_lengths(lengths, max_len, batch_size)
@@ -62,8 +64,11 @@ def unroll(cell, inputs, state=None, lengths=None, reverse=False):
     if reverse:
         inputs = reverse_padded(inputs, lengths)
     valid = None
-    if lengths is not None:
+    if lengths is not None and (lengths < max_len).any():
         valid = lengths_to_mask(lengths, max_len, device=inputs.device).unsqueeze(-1)  # (T, B, 1)
+        # padding is selected away before any cell sees it, never multiplied by a zero: a
+        # NaN or inf there would make 0 * NaN = NaN in the cell's backward
+        inputs = engine.where(valid, inputs, 0.0)
     outputs = []
     # split, not inputs[t]: one node for all steps, whose backward is one concatenation
     for t, x in enumerate(engine.split(inputs, 1, axis=0)):
@@ -102,6 +107,7 @@ def run_direction(step, inputs, state, weights, lengths=None, reverse=False):
     reference: unroll's loop calling the cell function at each step. Its fused twin,
     ``rnn.fused.run_direction``, takes the same arguments.
     """
+    check_state_dtypes("run_direction", state, weights[1].dtype)
     return unroll(lambda x, s: step(x, s, *weights), inputs, state, lengths, reverse)
 
 

@@ -1,5 +1,7 @@
 """RNN, LSTM, GRU layers: against NumPy loops, gradcheck, batch_first, dropout, errors."""
 
+import contextlib
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -7,6 +9,7 @@ from hypothesis import strategies as st
 
 import engine
 import rnn
+from rnn import fused_kernels
 from tests.rnn.common import (
     LAYERS,
     check_errors,
@@ -19,6 +22,7 @@ from tests.rnn.common import (
     randn,
     small,
 )
+from tests.rnn.cuda_on_cpu import compiler, cpu_kernel
 
 KINDS = sorted(LAYERS)
 
@@ -195,8 +199,66 @@ def test_layer_errors_name_expected_and_received_and_run_nothing():
         (lambda: rnn.GRU(2, 3, dropout=1.5), ValueError, "GRU: dropout must be in [0, 1); got 1.5"),
         (lambda: rnn.LSTM(2, 3, num_layers=0), ValueError,
          "LSTM: num_layers must be a positive int; got 0"),
+        (lambda: rnn.GRU(3, True), TypeError,  # a bool is an int to Python, not a size
+         "GRU: hidden_size must be a positive int; got True (bool)"),
+        (lambda: rnn.LSTM(2.0, 3), TypeError, "LSTM: input_size must be a positive int; got 2.0"),
+        (lambda: rnn.GRUCell(True, 3), TypeError,
+         "GRUCell: input_size must be a positive int; got True (bool)"),
     ])
     assert lstm.rng.bit_generator.state == before  # no dropout mask was drawn
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("fused", [True, False])
+def test_dtype_and_length_errors_are_pytorchs_on_both_paths(kind, fused):
+    """An int64 (or float32) hx, an input of another dtype, T = 0: the same error on the
+    fused and the composed path, PyTorch's type (a state is never cast)."""
+    rng = np.random.default_rng(0)
+    layer = make_layer(kind, 2, 3, fused=fused, bidirectional=True)  # float64
+    name, x = type(layer).__name__, randn(rng, 4, 5, 2)
+    h = randn(rng, 2, 5, 3)
+
+    def state(h):
+        return (randn(rng, 2, 5, 3), h) if kind == "lstm" else h  # LSTM: c is the odd one
+
+    check_errors([
+        (lambda: layer(x, state(engine.zeros(2, 5, 3, dtype="int64"))), RuntimeError,
+         f"{name}: hx must have the weights' dtype float64; got int64"),
+        (lambda: layer(x, state(h.to(engine.float32))), RuntimeError,
+         f"{name}: hx must have the weights' dtype float64; got float32"),
+        (lambda: layer(x.to(engine.float32)), ValueError,
+         f"{name}: input dtype (float32) does not match weight dtype (float64)"),
+        (lambda: layer(randn(rng, 0, 5, 2)), RuntimeError,
+         f"{name}: expected sequence length to be larger than 0 in RNN; got input of shape "
+         "(0, 5, 2)"),
+        (lambda: layer(randn(rng, 0, 2)), RuntimeError,  # unbatched (T, I)
+         f"{name}: expected sequence length to be larger than 0 in RNN"),
+    ])
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("way", ["composed", *fused_kernels.WAYS])
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_an_empty_batch_gives_empty_results_as_pytorch_does(kind, way, batch_first):
+    """B = 0: output (T, 0, D*H), h_n (D*num_layers, 0, H) and zero weight gradients, on the
+    composed path and each way of the fused one (which once failed to reshape)."""
+    if way not in ("composed", "arrays") and compiler() is None:
+        pytest.skip("needs a C++20 compiler (g++ 11 or newer)")
+    layer = make_layer(kind, 2, 3, num_layers=2, bidirectional=True, fused=way != "composed",
+                       batch_first=batch_first)
+    x = engine.zeros((0, 4, 2) if batch_first else (4, 0, 2), dtype="float64",
+                     requires_grad=True)
+    with (contextlib.nullcontext() if way == "composed"
+          else fused_kernels.use_way(way, cpu_kernel)):
+        for lengths in (None, []):
+            layer.zero_grad()
+            output, final = layer(x, lengths=lengths)
+            (output.sum() + sum(t.sum() for t in leaves(final))).backward()
+            assert output.shape == ((0, 4, 6) if batch_first else (4, 0, 6))
+            assert all(t.shape == (4, 0, 3) for t in leaves(final))
+            assert x.grad.shape == x.shape
+            assert all(p.grad is not None and not p.grad.numpy().any()
+                       for p in layer.parameters())
 
 
 @pytest.mark.parametrize("kind", KINDS)

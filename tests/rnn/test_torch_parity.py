@@ -114,3 +114,34 @@ def test_unbatched_layers_match_pytorch(kind):
     theirs = TORCH_LAYERS[kind](2, 3, num_layers=2, bidirectional=True).double()
     x, tx = pair(np.random.default_rng(0).standard_normal((4, 2)))
     run_both(ours, theirs, [x], [tx], lambda x: ours(x), lambda tx: theirs(tx))
+
+
+@pytest.mark.parametrize("kind", sorted(TORCH_LAYERS))
+@pytest.mark.parametrize("fused", [True, False], ids=["fused", "composed"])
+def test_edge_inputs_behave_as_in_pytorch(kind, fused):
+    """An empty batch runs and gives empty results; T = 0 and a state of another dtype
+    (int64, float32 for float64 weights) raise: PyTorch's rule, on both of our paths."""
+    ours = make_layer(kind, 2, 3, num_layers=2, bidirectional=True, fused=fused)
+    theirs = TORCH_LAYERS[kind](2, 3, num_layers=2, bidirectional=True).double()
+    ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+    out, final = ours(engine.zeros(5, 0, 2, dtype="float64"))
+    their_out, their_final = theirs(torch.zeros(5, 0, 2, dtype=torch.float64))
+    assert out.shape == tuple(their_out.shape)
+    assert [t.shape for t in leaves(final)] == [tuple(t.shape) for t in leaves(their_final)]
+
+    def raises(call):
+        try:
+            call()
+        except (RuntimeError, ValueError) as error:
+            return type(error)
+        return None
+
+    assert raises(lambda: ours(engine.zeros(0, 2, 2, dtype="float64"))) is raises(
+        lambda: theirs(torch.zeros(0, 2, 2, dtype=torch.float64))) is RuntimeError
+    for dtype in ("int64", "float32"):
+        h = engine.zeros(4, 2, 3, dtype=dtype)
+        th = torch.zeros(4, 2, 3, dtype=getattr(torch, dtype))
+        assert raises(lambda: ours(engine.zeros(5, 2, 2, dtype="float64"),
+                                   (h, h) if kind == "lstm" else h)) is raises(
+            lambda: theirs(torch.zeros(5, 2, 2, dtype=torch.float64),
+                           (th, th) if kind == "lstm" else th)) is RuntimeError

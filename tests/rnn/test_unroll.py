@@ -65,14 +65,20 @@ def test_lengths_give_each_sequence_its_own_run(case):
                 np.testing.assert_allclose(a[b].numpy(), c[0].numpy(), rtol=1e-12, atol=1e-14)
 
 
-@given(batches(), st.integers(1, 3), st.booleans())
-def test_padding_invariance(case, extra, reverse):
-    """Appending padding steps of any values changes no valid output, final state or gradient."""
+FILLS = st.sampled_from([np.nan, np.inf, -np.inf]) | st.floats(allow_nan=True,
+                                                               allow_infinity=True)
+
+
+@given(batches(), st.integers(1, 3), st.booleans(), FILLS)
+def test_padding_invariance(case, extra, reverse, fill):
+    """Appending padding steps, and overwriting the padding there is, with any value (NaN and
+    inf included) changes no valid output, final state or gradient."""
     kind, steps, batch, inputs, hidden, lengths, seed = case
     rng = np.random.default_rng(seed)
     cell = make_cell(kind, inputs, hidden, seed=seed)
     x = rng.standard_normal((steps, batch, inputs))
-    padded = np.concatenate([x, 10 * rng.standard_normal((extra, batch, inputs))])
+    padded = np.concatenate([x, np.full((extra, batch, inputs), fill)])
+    padded[:steps][np.arange(steps)[:, None] >= lengths] = fill  # (T, B): x's own padding too
 
     def run(array):
         xt = engine.Tensor(array, requires_grad=True)
@@ -169,7 +175,12 @@ def test_unroll_errors():
     x = randn(rng, 3, 2, 2)
     check_errors([
         (lambda: rnn.unroll(cell, randn(rng, 3, 2)), ValueError,
-         "unroll: inputs must be (T, B, I); got (3, 2)"),
+         "unroll: inputs must be (T, B, I) with T >= 1; got (3, 2)"),
+        (lambda: rnn.unroll(cell, randn(rng, 0, 2, 2)), ValueError,  # not stack's words
+         "unroll: inputs must be (T, B, I) with T >= 1; got (0, 2, 2)"),
+        (lambda: rnn.run_direction(rnn.gru_cell, x, engine.zeros(2, 3, dtype="int64"),
+                                   cell.weights()), RuntimeError,
+         "run_direction: the state must have the weights' dtype float64; got int64"),
         (lambda: rnn.unroll(cell, x, randn(rng, 4, 3)), ValueError,
          "unroll: the state's h must be (B, H) with B = 2; got (4, 3)"),
         (lambda: rnn.unroll(cell, x, lengths=[4, 1]), ValueError,
