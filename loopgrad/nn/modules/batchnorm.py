@@ -1,0 +1,1 @@
+from nn import BatchNorm1d

@@ -1,0 +1,1 @@
+from nn import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential

@@ -1,0 +1,1 @@
+from nn import Dropout, Dropout1d, Dropout2d

@@ -1,0 +1,3 @@
+from nn import Identity, Linear
+
+NonDynamicallyQuantizableLinear = Linear  # PyTorch's name for MultiheadAttention's out_proj

@@ -1,0 +1,1 @@
+from nn import Module  # noqa: F401

@@ -1,0 +1,1 @@
+from nn import LayerNorm  # noqa: F401

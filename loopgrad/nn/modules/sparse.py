@@ -1,0 +1,1 @@
+from nn import Embedding  # noqa: F401
