@@ -258,7 +258,7 @@ class Run:
                 optimizers[k].zero_grad()
                 loss = loss_fn(model, batch)
                 loss.backward()
-                norm = nn.utils.clip_grad_norm_(model.parameters(), clip[k] or math.inf)
+                norm = float(nn.utils.clip_grad_norm_(model.parameters(), clip[k] or math.inf))
                 optimizers[k].step()
                 value = float(loss.item())
                 self.seconds[k] += time.perf_counter() - tic
