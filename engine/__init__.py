@@ -54,7 +54,10 @@ from engine.factories import (
     zeros,
     zeros_like,
 )
+from engine.functional import jacobian
 from engine.gradcheck import gradcheck
+from engine.graph import draw_graph, to_dot, to_text
+from engine.hooks import detect_anomaly, is_anomaly_enabled, set_detect_anomaly
 from engine.ops import (
     abs,
     add,
@@ -212,7 +215,8 @@ from engine.tensor import (
 )
 
 __all__ = [
-    "get_default_device", "set_default_device",
+    "detect_anomaly", "draw_graph", "get_default_device", "is_anomaly_enabled", "jacobian",
+    "set_default_device", "set_detect_anomaly", "to_dot", "to_text",
     "Function", "Generator", "Size", "Tensor", "abs", "add", "addmm", "all", "allclose", "amax",
     "amin", "any", "arange", "argmax", "argmin", "argsort", "argwhere", "as_tensor", "astype",
     "bernoulli", "bitwise_and", "bitwise_not", "bitwise_or", "bitwise_xor", "bmm", "bool",

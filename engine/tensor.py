@@ -32,7 +32,8 @@ import itertools
 
 import numpy as np
 
-from engine import backend, dtypes
+from engine import backend, dtypes, hooks
+from engine.hooks import _Anomaly
 
 # ---------------------------------------------------------------- grad mode
 
@@ -142,7 +143,7 @@ class Function:
     parents = ()  # the input Tensors, in order
     needs_input_grad = ()
     num_outputs = 1
-    retained = None  # {output index: Tensor} for non-leaf outputs that retain_grad()
+    hooks = None  # {output index: [hook, ...]}: register_hook and retain_grad of its outputs
     released = False  # True once backward() has freed what this node saved
     sequence = 0  # creation order of recorded nodes: each is later than its inputs' nodes
     saved_inputs = None  # indices of the inputs backward reads (None: all)
@@ -166,6 +167,8 @@ class Function:
         except (ValueError, IndexError) as error:
             shapes = ", ".join(str(t.shape) for t in inputs)
             raise type(error)(f"{cls.__name__}: {error} (input shapes: {shapes})") from None
+        if _Anomaly.enabled:
+            node.called_at = _check_forward(cls.__name__, inputs, out)
         needs = tuple([t.requires_grad for t in inputs]) if _GradMode.enabled else ()
         requires_grad = True in needs
         ctx = None
@@ -527,12 +530,42 @@ class Tensor:
         return self.astype(dtypes.bool)
 
     def retain_grad(self):
-        """Keep ``.grad`` of this non-leaf tensor after backward (as PyTorch)."""
+        """Keep ``.grad`` of this non-leaf tensor after backward (as PyTorch; a hook that runs
+        after the others)."""
         if self._ctx is None:
             return
-        if self._ctx.retained is None:
-            self._ctx.retained = {}
-        self._ctx.retained[self._output_index] = self
+        registered = self._hooks()
+        if not any(isinstance(h, hooks.RetainGrad) for h in registered):
+            registered.append(hooks.RetainGrad(self))
+
+    @property
+    def retains_grad(self):
+        return self._ctx is not None and any(
+            isinstance(h, hooks.RetainGrad) for h in (self._ctx.hooks or {}).get(
+                self._output_index, ()))
+
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` with this tensor's gradient when backward has summed it; a Tensor
+        it returns replaces the gradient. Returns a handle: ``handle.remove()`` undoes it.
+
+        >>> x = tensor([1.0, 2.0], requires_grad=True)
+        >>> handle = x.register_hook(lambda g: g * 10)
+        >>> (x * x).sum().backward(); x.grad
+        tensor([20., 40.])
+        """
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        registered = self._hooks()
+        registered.append(hook)
+        return hooks.RemovableHandle(registered, hook)
+
+    def _hooks(self):
+        """The list of this tensor's hooks (made when first asked for)."""
+        if self._ctx is None:
+            return hooks.leaf_hooks.setdefault(self, [])
+        if self._ctx.hooks is None:
+            self._ctx.hooks = {}
+        return self._ctx.hooks.setdefault(self._output_index, [])
 
     def requires_grad_(self, requires_grad=True):
         if requires_grad and self.dtype.kind != "f":
@@ -1264,16 +1297,6 @@ class Tensor:
 
     clip_ = clamp_
 
-    def __getattr__(self, name):
-        # Python calls this only for a name it did not find: never on the hot path
-        if name[0] == "_":  # NumPy probes __array_interface__ and the like: answer fast
-            raise AttributeError(name)
-        if name in _UNSUPPORTED:
-            raise AttributeError(f"Tensor.{name} (PyTorch's) is not supported: "
-                                 f"{_UNSUPPORTED[name]}")
-        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'",
-                             name=name, obj=self)
-
 
 def _dim(dim, ndim, op_name):
     """One axis (negatives count from the end), checked against ``ndim``."""
@@ -1327,7 +1350,6 @@ def _float_text(values):
 
 
 _UNSUPPORTED = {  # PyTorch's Tensor methods that are not here, and what to do instead
-    "register_hook": "call retain_grad() on the tensor and read its .grad after backward()",
     "storage": ".array is the NumPy/CuPy array itself",
     "untyped_storage": ".array is the NumPy/CuPy array itself",
     "data_ptr": ".array.ctypes.data (NumPy) or .array.data.ptr (CuPy) is the address",
@@ -1387,6 +1409,25 @@ _UNSUPPORTED = {  # PyTorch's Tensor methods that are not here, and what to do i
     "record_stream": "CUDA streams are not exposed",
     "is_pinned": "host memory is NumPy's; it is never pinned",
 }
+
+
+class _Unsupported:
+    """A PyTorch Tensor method that is not here: reading it raises an AttributeError that
+    says what to do instead (so ``hasattr`` is False). A descriptor, not a ``__getattr__``
+    on Tensor, which would slow every attribute read of every tensor."""
+
+    def __init__(self, name, hint):
+        self.name, self.hint = name, hint
+
+    def __get__(self, obj, owner=None):
+        raise AttributeError(f"Tensor.{self.name} (PyTorch's) is not supported: {self.hint}",
+                             name=self.name, obj=obj)
+
+
+for _name, _hint in _UNSUPPORTED.items():
+    if _name in vars(Tensor):
+        raise AssertionError(f"Tensor.{_name} exists: take it out of _UNSUPPORTED")
+    setattr(Tensor, _name, _Unsupported(_name, _hint))
 
 
 # ---------------------------------------------------------------- in place
@@ -1542,20 +1583,23 @@ def _run_backward(roots, retain_graph, capture=None):
         sequence = node.sequence
         if sequence < last_change and node._saves:
             _check_versions(node)  # something was changed in place since the node was made
+        if node.hooks:
+            for index, registered in node.hooks.items():
+                if output_grads[index] is not None:
+                    output_grads[index] = hooks.run_hooks(registered, output_grads[index],
+                                                          _wrap, capture is not None)
         if wanted:
             for index, g in enumerate(output_grads):
                 if (node, index) in wanted:
                     captured[node, index] = g
-        elif node.retained:
-            for index, tensor in node.retained.items():
-                if output_grads[index] is not None:
-                    tensor._accumulate(output_grads[index])
         if node.num_outputs == 1:
             input_grads = node.backward(output_grads[0])
         else:
             input_grads = node.backward(*_fill_missing(node, output_grads))
         if not isinstance(input_grads, tuple):
             input_grads = (input_grads,)
+        if _Anomaly.enabled:
+            _check_backward(node, input_grads)
         for parent, needed, g in zip(node.parents, node.needs_input_grad, input_grads):
             if not needed or g is None:
                 continue
@@ -1582,11 +1626,43 @@ def _run_backward(roots, retain_graph, capture=None):
             slots[index] = g if slots[index] is None else slots[index] + g
         if not retain_graph:
             node.release()
+    if hooks.leaf_hooks:
+        for leaf, g in leaf_grads.items():
+            registered = hooks.leaf_hooks.get(leaf)
+            if registered:
+                leaf_grads[leaf] = hooks.run_hooks(registered, g, _wrap, True)
     if capture is not None:
         return [leaf_grads.get(t) if t._ctx is None else captured.get((t._ctx, t._output_index))
                 for t in capture]
     for leaf, g in leaf_grads.items():
         leaf._accumulate(g)
+
+
+def _wrap(array):
+    """A gradient array as a Tensor outside the graph, for a hook."""
+    return Tensor._make(array, False, None, 0)
+
+
+def _check_forward(op_name, inputs, out):
+    """Anomaly mode: raise if the op's output holds a NaN (or an inf); else where it was
+    called from, for backward's report."""
+    line = hooks.user_line()
+    for array in out if isinstance(out, tuple) else (out,):
+        value = hooks.non_finite(np.asarray(array) if isinstance(array, np.generic) else array)
+        if value:
+            raise hooks.report(op_name, "output", value, inputs, line)
+    return line
+
+
+def _check_backward(node, input_grads):
+    """Anomaly mode: raise if backward made a NaN (or an inf) for one of the node's inputs."""
+    for i, g in enumerate(input_grads):
+        value = None if g is None else hooks.non_finite(
+            np.asarray(g) if isinstance(g, np.generic) else g)
+        if value:
+            line = getattr(node, "called_at", "(made outside detect_anomaly)")
+            raise hooks.report(type(node).__name__, f"backward (the gradient of input {i})",
+                               value, node.parents, line)
 
 
 _FREED = (

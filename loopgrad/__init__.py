@@ -78,8 +78,9 @@ from loopgrad import (  # noqa: E402
 __getattr__ = _missing.missing_attributes("loopgrad", "torch")
 
 # engine's names that torch's top level does not have stay reachable, but are not listed
-_engine_only = {"Function", "astype", "cuda_available", "dtypes", "expand", "expand_as",
-                "getitem", "grad", "gradcheck", "repeat", "stable_sigmoid", "to_device",
+_engine_only = {"Function", "astype", "cuda_available", "detect_anomaly", "draw_graph", "dtypes",
+                "expand", "expand_as", "getitem", "grad", "gradcheck", "jacobian", "repeat",
+                "set_detect_anomaly", "stable_sigmoid", "to_device", "to_dot", "to_text",
                 "unbroadcast", "uniform"}
 __all__ = [name for name in _engine_names if name not in _engine_only] + [
     "BoolTensor", "ByteTensor", "CharTensor", "DoubleTensor", "FloatTensor", "HalfTensor",

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from engine import Tensor, backend, dtypes
+from engine.hooks import RemovableHandle
 
 
 class Parameter(Tensor):
@@ -261,8 +262,56 @@ class Module:
         raise NotImplementedError(
             f'Module [{type(self).__name__}] is missing the required "forward" function')
 
+    _forward_pre_hooks = _forward_hooks = ()  # lists of this module's own, once registered
+
     def __call__(self, *args, **kwargs):
+        if self._forward_pre_hooks or self._forward_hooks:
+            return self._call_with_hooks(args, kwargs)
         return self.forward(*args, **kwargs)
+
+    def _call_with_hooks(self, args, kwargs):
+        for hook, with_kwargs in list(self._forward_pre_hooks):
+            if with_kwargs:
+                result = hook(self, args, kwargs)
+                if result is not None:
+                    args, kwargs = result
+            else:
+                result = hook(self, args)
+                if result is not None:
+                    args = result if isinstance(result, tuple) else (result,)
+        output = self.forward(*args, **kwargs)
+        for hook, with_kwargs in list(self._forward_hooks):
+            result = hook(self, args, kwargs, output) if with_kwargs else hook(self, args, output)
+            if result is not None:
+                output = result
+        return output
+
+    def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
+        """Call ``hook(module, args)`` before each ``forward`` (``with_kwargs``:
+        ``hook(module, args, kwargs)``); what it returns (not None) replaces the arguments.
+        Returns a handle: ``handle.remove()`` undoes it.
+
+        >>> seen = []
+        >>> layer = Module()
+        >>> layer.forward = lambda x: x * 2
+        >>> handle = layer.register_forward_pre_hook(lambda module, args: seen.append(args))
+        >>> layer(3), seen
+        (6, [(3,)])
+        """
+        return self._register("_forward_pre_hooks", (hook, with_kwargs), prepend)
+
+    def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False):
+        """Call ``hook(module, args, output)`` after each ``forward`` (``with_kwargs``:
+        ``hook(module, args, kwargs, output)``); what it returns (not None) replaces the
+        output. Returns a handle: ``handle.remove()`` undoes it."""
+        return self._register("_forward_hooks", (hook, with_kwargs), prepend)
+
+    def _register(self, name, entry, prepend):
+        if name not in self.__dict__:
+            object.__setattr__(self, name, [])
+        registered = self.__dict__[name]
+        registered.insert(0, entry) if prepend else registered.append(entry)
+        return RemovableHandle(registered, entry)
 
     # ------------------------------------------------------------ walking the tree
 

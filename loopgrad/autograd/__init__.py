@@ -3,10 +3,21 @@
     grad       gradients of outputs with respect to inputs, as a tuple (engine.grad)
     backward   backward of several outputs at once
     gradcheck  analytic gradients against float64 central differences (engine.gradcheck)
+    detect_anomaly, set_detect_anomaly   every op's output checked for NaN and inf
+    functional.jacobian
     Variable   PyTorch's old wrapper: a Tensor is a Variable
 """
 
-from engine import Tensor, enable_grad, grad, gradcheck, no_grad, set_grad_enabled
+from engine import (
+    Tensor,
+    detect_anomaly,
+    enable_grad,
+    grad,
+    gradcheck,
+    no_grad,
+    set_detect_anomaly,
+    set_grad_enabled,
+)
 from engine import tensor as _tensor
 from engine.tensor import _backward
 from loopgrad import _missing
@@ -32,6 +43,8 @@ def Variable(data, requires_grad=False, volatile=False):
     return t
 
 
-__all__ = ["Variable", "backward", "enable_grad", "grad", "gradcheck", "no_grad",
-           "set_grad_enabled"]
+from loopgrad.autograd import functional  # noqa: E402
+
+__all__ = ["Variable", "backward", "detect_anomaly", "enable_grad", "functional", "grad",
+           "gradcheck", "no_grad", "set_detect_anomaly", "set_grad_enabled"]
 __getattr__ = _missing.missing_attributes("loopgrad.autograd", "torch.autograd")

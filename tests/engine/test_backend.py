@@ -1,4 +1,8 @@
-"""The backend seam: device names, array modules, copies between devices."""
+"""The backend seam: device names, array modules, copies between devices; what would go
+wrong on a GPU (a CUDA object that is not a CuPy array, a GPU that cannot run an op)."""
+
+import sys
+import types
 
 import numpy as np
 import pytest
@@ -47,3 +51,87 @@ def test_to_cuda_and_back_carries_the_gradient():
     assert x.grad.device == "cpu"
     np.testing.assert_allclose(x.grad.numpy(), [2.0, -4.0])
     assert "device='cuda:0'" in repr(y)
+
+
+# ---------------------------------------------------------------- what a GPU would get wrong
+
+
+def fake_cupy(first_operation=None):
+    """A module standing in for CuPy: one GPU, arrays of its own type, and NumPy's
+    arithmetic (or ``first_operation`` raising) for the first operation."""
+    cupy = types.ModuleType("cupy")
+
+    class ndarray:  # noqa: N801 -- CuPy's name
+        def __init__(self, data):
+            self.data = np.asarray(data)
+
+        def get(self):
+            return self.data
+
+        def __len__(self):
+            return len(self.data)
+
+        def __array__(self, *args, **kwargs):  # CuPy refuses implicit copies to the host
+            raise TypeError("Implicit conversion to a NumPy array is not allowed")
+
+    def arange(*args, **kwargs):
+        if first_operation is not None:
+            raise first_operation
+        return np.arange(*args, **kwargs)
+
+    cupy.ndarray, cupy.arange, cupy.float32 = ndarray, arange, np.float32
+    cupy.asarray = lambda value: ("a CuPy view of", value)
+    cupy.cuda = types.SimpleNamespace(
+        runtime=types.SimpleNamespace(getDeviceCount=lambda: 1),
+        Device=lambda number: ("the context of GPU", number))
+    return cupy
+
+
+def test_cuda_is_available_only_if_a_first_operation_runs(monkeypatch):
+    """Counting devices is not enough (no NVRTC, no cuBLAS, a driver older than the
+    runtime): a tiny elementwise op, product and reduction decide, and their error is the
+    reason every GPU test gives for skipping."""
+    broken = RuntimeError("nvrtc: cannot open libnvrtc.so.13")
+    monkeypatch.setitem(sys.modules, "cupy", fake_cupy(broken))
+    reason = backend._import_cupy.__wrapped__()
+    assert reason == ("CuPy sees 1 CUDA GPU(s), but a first operation on one failed "
+                      "(RuntimeError: nvrtc: cannot open libnvrtc.so.13)")
+    working = fake_cupy()
+    monkeypatch.setitem(sys.modules, "cupy", working)
+    assert backend._import_cupy.__wrapped__() is working
+
+
+def test_the_reason_cuda_is_unavailable_is_told():
+    if engine.cuda_available():
+        assert backend.cuda_unavailable_reason() is None
+    else:
+        assert "CuPy" in backend.cuda_unavailable_reason()
+
+
+def test_only_numpy_and_cupy_arrays_are_arrays_other_gpu_arrays_are_converted(monkeypatch):
+    """A PyTorch CUDA tensor or a Numba array has __cuda_array_interface__ but no .get():
+    it is not taken for a CuPy array, and as_array hands it to cupy.asarray (zero-copy)."""
+    class TorchCudaTensor:
+        __cuda_array_interface__ = {"shape": (2,), "typestr": "<f4", "data": (0, False),
+                                    "version": 3}
+
+    tensor = TorchCudaTensor()
+    assert backend.is_array(np.zeros(2)) and not backend.is_array(tensor)
+    assert not backend.is_array([1, 2])
+    with pytest.raises(RuntimeError, match="device 'cuda' is unavailable"):
+        backend.as_array(tensor)  # here: no CuPy
+    cupy = fake_cupy()
+    monkeypatch.setitem(sys.modules, "cupy", cupy)
+    monkeypatch.setattr(backend, "_import_cupy", lambda: cupy)
+    assert backend.is_array(cupy.ndarray([1.0])) and not backend.is_array(tensor)
+    assert backend.as_array(tensor) == ("a CuPy view of", tensor)
+
+
+def test_on_device_of_makes_the_array_s_gpu_current(monkeypatch):
+    assert backend.on_device_of(np.zeros(1)) is backend.on_device_of(np.float32(0))
+    with backend.on_device_of(np.zeros(1)):
+        pass
+    cupy = fake_cupy()
+    monkeypatch.setattr(backend, "_import_cupy", lambda: cupy)
+    on_gpu_1 = types.SimpleNamespace(device=types.SimpleNamespace(id=1))
+    assert backend.on_device_of(on_gpu_1) == ("the context of GPU", 1)

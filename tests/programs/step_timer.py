@@ -22,9 +22,17 @@ starts = []
 backward = tensor_class.backward
 
 
+depth = [0]  # PyTorch's function modes (set_default_device) call backward from backward
+
+
 def timed_backward(self, *args, **kwargs):
-    starts.append(time.perf_counter())
-    return backward(self, *args, **kwargs)
+    if depth[0] == 0:
+        starts.append(time.perf_counter())
+    depth[0] += 1
+    try:
+        return backward(self, *args, **kwargs)
+    finally:
+        depth[0] -= 1
 
 
 tensor_class.backward = timed_backward

@@ -13,6 +13,7 @@ from loopgrad.nn.modules import (
     normalization,
     rnn,
     sparse,
+    transformer,
 )
 from loopgrad.nn.modules.activation import *
 from loopgrad.nn.modules.batchnorm import *
@@ -25,10 +26,11 @@ from loopgrad.nn.modules.module import *
 from loopgrad.nn.modules.normalization import *
 from loopgrad.nn.modules.rnn import *
 from loopgrad.nn.modules.sparse import *
+from loopgrad.nn.modules.transformer import *
 from nn.safe_pickle import register_class_path
 
 _FILES = [activation, batchnorm, container, dropout, flatten, linear, loss, module,
-          normalization, rnn, sparse]
+          normalization, rnn, sparse, transformer]
 __all__ = sorted({name for f in _FILES for name in vars(f) if name[0].isupper()})
 
 # a file may name these classes by PyTorch's paths (``torch.nn.modules.rnn.LSTM``): they

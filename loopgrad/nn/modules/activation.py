@@ -1,2 +1,2 @@
 from nn import ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Softplus, Tanh
-from rnn import MultiHeadAttention as MultiheadAttention
+from rnn import MultiheadAttention
