@@ -32,8 +32,9 @@ import itertools
 
 import numpy as np
 
-from engine import backend, dtypes, hooks
+from engine import backend, dtypes, hooks, printing
 from engine.hooks import _Anomaly
+from engine.unsupported import UNSUPPORTED, Unsupported
 
 # ---------------------------------------------------------------- grad mode
 
@@ -413,24 +414,7 @@ class Tensor:
         return object.__format__(self, spec)
 
     def __repr__(self):
-        values = backend.to_numpy(self.array)
-        options = {}
-        if values.dtype.kind == "f":
-            options = {"formatter": {"float_kind": _float_text(values)}}  # PyTorch's rules
-        elif values.dtype.kind == "b":  # as wide as the widest present: [True], [ True, False]
-            width = 5 if not values.all() and values.size else 4
-            options = {"formatter": {"bool": lambda v: str(v).rjust(width)}}
-        body = np.array2string(values, separator=", ", prefix="tensor(", threshold=1000,
-                               edgeitems=3, max_line_width=80, **options)
-        extras = "" if values.size or values.shape == (0,) else f", size={values.shape}"
-        extras += "" if self.device == "cpu" else f", device='{self.device}'"
-        if self.dtype not in (dtypes.get_default_dtype(), np.int64, np.bool_):
-            extras += f", dtype={self.dtype}"
-        if self._ctx is not None:
-            extras += f", grad_fn=<{type(self._ctx).__name__}>"
-        elif self.requires_grad:
-            extras += ", requires_grad=True"
-        return f"tensor({body}{extras})"
+        return printing.tensor_repr(self)
 
     # -- conversions (none of them is recorded in the graph)
     def numpy(self):
@@ -1327,107 +1311,10 @@ def _names_a_dtype(value):
     return True
 
 
-def _float_text(values):
-    """How PyTorch prints the floats ``values``: ``1.``-style when every finite one is an
-    integer, 4 decimals otherwise, 4-digit scientific notation when the nonzero magnitudes span
-    more than 1000x, pass 1e8 or go below 1e-4; right-aligned to the widest."""
-    nonzero = values[np.isfinite(values) & (values != 0)].astype(np.float64)
-    size = np.abs(nonzero)
-    if nonzero.size and (size.max() / size.min() > 1000 or size.max() > 1e8 or size.min() < 1e-4):
-        def text(v):
-            return f"{v:.4e}"
-    elif np.array_equal(nonzero, np.ceil(nonzero)):
-        def text(v):
-            return f"{v:.0f}." if np.isfinite(v) else f"{v:.0f}"
-    else:
-        def text(v):
-            return f"{v:.4f}"
-    # the widest text is that of an extreme: the largest, smallest, or largest/smallest |v|
-    extremes = [nonzero[i] for i in (nonzero.argmax(), nonzero.argmin(), size.argmax(),
-                                     size.argmin())] if nonzero.size else []
-    width = max([len(text(v)) for v in extremes], default=1)
-    return lambda v: text(v).rjust(width)
-
-
-_UNSUPPORTED = {  # PyTorch's Tensor methods that are not here, and what to do instead
-    "storage": ".array is the NumPy/CuPy array itself",
-    "untyped_storage": ".array is the NumPy/CuPy array itself",
-    "data_ptr": ".array.ctypes.data (NumPy) or .array.data.ptr (CuPy) is the address",
-    "pin_memory": "host memory is NumPy's; .to('cuda') copies it",
-    "share_memory_": "tensors are not shared between processes",
-    "to_sparse": "sparse tensors are not supported",
-    "cumprod": "for positive values use x.log().cumsum(dim).exp()",
-    "lerp": "write it out: a + weight * (b - a)",
-    "lerp_": "write it out under no_grad(): a.add_(weight * (b - a))",
-    "addcmul": "write it out: t + value * a * b",
-    "addcmul_": "write it out under no_grad(): t.add_(value * a * b)",
-    "addcdiv": "write it out: t + value * a / b",
-    "addcdiv_": "write it out under no_grad(): t.add_(value * a / b)",
-    "addmv": "write it out: beta * t + alpha * m.mv(v)",
-    "baddbmm": "write it out: beta * t + alpha * a.bmm(b)",
-    "index_fill": "use masked_fill, or item assignment t[:, index] = value",
-    "index_fill_": "use item assignment: t[:, index] = value",
-    "index_copy": "use item assignment on a clone: t[:, index] = source",
-    "index_copy_": "use item assignment: t[:, index] = source",
-    "index_put": "use item assignment on a clone: t[indices] = values",
-    "index_put_": "use item assignment: t[indices] = values",
-    "masked_scatter": "use item assignment on a clone: t[mask] = source[:n]",
-    "masked_scatter_": "use item assignment: t[mask] = source[:n]",
-    "unfold": "slice the windows, then stack them",
-    "as_strided": "strides are NumPy's; reshape, slice or expand instead",
-    "resize_": "make a new tensor (new_zeros, reshape)",
-    "resize_as_": "make a new tensor (new_zeros, reshape)",
-    "set_": "assign .data instead: t.data = other",
-    "apply_": "compute on t.numpy() and copy_ the result back",
-    "map_": "compute on t.numpy() and copy_ the result back",
-    "random_": "draw with engine.randint and copy_ it in",
-    "exponential_": "draw with NumPy and copy_ it in",
-    "geometric_": "draw with NumPy and copy_ it in",
-    "cauchy_": "draw with NumPy and copy_ it in",
-    "log_normal_": "use normal_() and then exp_()",
-    "erf": "use nn.functional.erf(t) (loopgrad.nn.functional.erf)",
-    "erfinv": "special functions are not supported yet",
-    "lgamma": "special functions are not supported yet",
-    "digamma": "special functions are not supported yet",
-    "diag": "use einsum('ii->i', x) for the diagonal, or x * eye(n) to build one",
-    "diagonal": "use einsum('ii->i', x) (or '...ii->...i')",
-    "trace": "use einsum('ii', x)",
-    "inverse": "matrix decompositions are not supported",
-    "det": "matrix decompositions are not supported",
-    "svd": "matrix decompositions are not supported",
-    "qr": "matrix decompositions are not supported",
-    "cholesky": "matrix decompositions are not supported",
-    "bfloat16": "NumPy has no bfloat16; use half() or float()",
-    "cfloat": "complex tensors are not supported",
-    "cdouble": "complex tensors are not supported",
-    "real": "complex tensors are not supported; a real tensor is its own real part",
-    "imag": "complex tensors are not supported",
-    "conj": "complex tensors are not supported; a real tensor is its own conjugate",
-    "unique": "use numpy.unique(t.numpy())",
-    "bincount": "use numpy.bincount(t.numpy())",
-    "histc": "use numpy.histogram(t.numpy())",
-    "record_stream": "CUDA streams are not exposed",
-    "is_pinned": "host memory is NumPy's; it is never pinned",
-}
-
-
-class _Unsupported:
-    """A PyTorch Tensor method that is not here: reading it raises an AttributeError that
-    says what to do instead (so ``hasattr`` is False). A descriptor, not a ``__getattr__``
-    on Tensor, which would slow every attribute read of every tensor."""
-
-    def __init__(self, name, hint):
-        self.name, self.hint = name, hint
-
-    def __get__(self, obj, owner=None):
-        raise AttributeError(f"Tensor.{self.name} (PyTorch's) is not supported: {self.hint}",
-                             name=self.name, obj=obj)
-
-
-for _name, _hint in _UNSUPPORTED.items():
+for _name, _hint in UNSUPPORTED.items():  # PyTorch's methods that are not here say so
     if _name in vars(Tensor):
-        raise AssertionError(f"Tensor.{_name} exists: take it out of _UNSUPPORTED")
-    setattr(Tensor, _name, _Unsupported(_name, _hint))
+        raise AssertionError(f"Tensor.{_name} exists: take it out of engine.unsupported")
+    setattr(Tensor, _name, Unsupported(_name, _hint))
 
 
 # ---------------------------------------------------------------- in place

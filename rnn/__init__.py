@@ -19,18 +19,16 @@ Conventions, declared once for the whole package:
 
 Modules: cells (one step), unroll (the loop over time), recurrent (RNN, LSTM, GRU
 layers), bidirectional, masks (padding), packing (PyTorch's PackedSequence over the
-padding), attention (dot-product, additive, PyTorch's scaled_dot_product_attention and
-MultiheadAttention), transformer (PyTorch's Transformer layers), positional (positional
-encodings), fused (whole-sequence ops: one autograd node per layer and direction),
-examples (a user-defined cell: ``from rnn.examples import SkipLSTMCell``).
+padding), attention (dot-product, additive, PyTorch's scaled_dot_product_attention),
+multihead (PyTorch's MultiheadAttention), transformer (PyTorch's Transformer layers),
+positional (positional encodings), fused (whole-sequence ops: one autograd node per
+layer and direction), examples (a user-defined cell: ``from rnn.examples import SkipLSTMCell``).
 """
 
-from rnn import attention, fused, masks, packing, positional, transformer
+from rnn import attention, fused, masks, multihead, packing, positional, transformer
 from rnn.attention import (
     AdditiveAttention,
     DotProductAttention,
-    MultiHeadAttention,
-    MultiheadAttention,
     additive_attention,
     dot_product_attention,
     mask_from_lengths,
@@ -50,6 +48,7 @@ from rnn.cells import (
     rnn_tanh_cell,
 )
 from rnn.masks import lengths_to_mask, reverse_padded
+from rnn.multihead import MultiHeadAttention, MultiheadAttention
 from rnn.packing import (
     PackedSequence,
     pack_padded_sequence,
@@ -72,7 +71,7 @@ from rnn.unroll import detach_state, run_direction, run_layer, unroll
 __all__ = [
     "AdditiveAttention", "DotProductAttention", "MultiHeadAttention", "additive_attention",
     "attention", "dot_product_attention", "fused", "mask_from_lengths", "masked_softmax",
-    "MultiheadAttention", "scaled_dot_product_attention",
+    "multihead", "MultiheadAttention", "scaled_dot_product_attention",
     "LearnedPositionalEncoding", "PositionalEncoding", "positional",
     "Transformer", "TransformerDecoder", "TransformerDecoderLayer", "TransformerEncoder",
     "TransformerEncoderLayer", "generate_square_subsequent_mask", "transformer",

@@ -41,7 +41,8 @@ from nn.containers import ModuleList
 from nn.layers import Dropout, Linear
 from nn.module import Module
 from nn.normalization import LayerNorm
-from rnn.attention import MultiheadAttention, _array, _canonical
+from rnn.attention import _array, _canonical
+from rnn.multihead import MultiheadAttention
 
 
 def generate_square_subsequent_mask(sz, device=None, dtype=None):
@@ -234,7 +235,7 @@ def _detect_is_causal_mask(mask, is_causal=None, size=None):
         causal = np.triu(np.ones((sz, sz), dtype=bool), k=1)  # True = masked
         masked, bias = _canonical(mask, "mask", keep_is_true=False)
         make_causal = (data.shape == causal.shape and masked is not None
-                       and bool((masked == causal).all())
+                       and bool((backend.to_device(masked, "cpu") == causal).all())
                        and (bias is None or not bias.any()))
     return make_causal
 

@@ -612,7 +612,7 @@ def test_unsupported_names_say_what_to_use():
     with pytest.raises(AttributeError, match=r"^'Tensor' object has no attribute 'frobnicate'$"):
         x.frobnicate  # noqa: B018
     assert not hasattr(x, "__array_interface__")
-    from engine.tensor import _UNSUPPORTED
+    from engine.unsupported import UNSUPPORTED as _UNSUPPORTED
 
     for name in _UNSUPPORTED:
         assert hasattr(torch.Tensor, name), f"{name} is not a PyTorch Tensor method"

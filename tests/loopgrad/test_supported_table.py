@@ -9,7 +9,7 @@ import re
 import pytest
 
 import loopgrad
-from engine.tensor import _Unsupported
+from engine.unsupported import Unsupported as _Unsupported
 
 PAGE = pathlib.Path(__file__).resolve().parents[2] / "docs" / "pytorch.md"
 ROW = re.compile(r"^\| `(torch[\w.]*)` \| `(loopgrad[\w.]*)` \| (.*) \|$", re.MULTILINE)

@@ -16,27 +16,29 @@ import runpy
 import sys
 import time
 
-library, script, *arguments = sys.argv[1:]
-tensor_class = importlib.import_module(library).Tensor
-starts = []
-backward = tensor_class.backward
+
+def main():
+    library, script, *arguments = sys.argv[1:]
+    tensor_class = importlib.import_module(library).Tensor
+    starts = []
+    backward = tensor_class.backward
+    depth = [0]  # PyTorch's function modes (set_default_device) call backward from backward
+
+    def timed_backward(self, *args, **kwargs):
+        if depth[0] == 0:
+            starts.append(time.perf_counter())
+        depth[0] += 1
+        try:
+            return backward(self, *args, **kwargs)
+        finally:
+            depth[0] -= 1
+
+    tensor_class.backward = timed_backward
+    atexit.register(lambda: open(os.environ["STEP_TIMES"], "w").write(json.dumps(starts)))
+    sys.argv = [script, *arguments]
+    sys.path.insert(0, os.path.dirname(os.path.abspath(script)))
+    runpy.run_path(script, run_name="__main__")
 
 
-depth = [0]  # PyTorch's function modes (set_default_device) call backward from backward
-
-
-def timed_backward(self, *args, **kwargs):
-    if depth[0] == 0:
-        starts.append(time.perf_counter())
-    depth[0] += 1
-    try:
-        return backward(self, *args, **kwargs)
-    finally:
-        depth[0] -= 1
-
-
-tensor_class.backward = timed_backward
-atexit.register(lambda: open(os.environ["STEP_TIMES"], "w").write(json.dumps(starts)))
-sys.argv = [script, *arguments]
-sys.path.insert(0, os.path.dirname(os.path.abspath(script)))
-runpy.run_path(script, run_name="__main__")
+if __name__ == "__main__":
+    main()

@@ -10,14 +10,13 @@ import engine
 from rnn.attention import (
     AdditiveAttention,
     DotProductAttention,
-    MultiHeadAttention,
-    MultiheadAttention,
     additive_attention,
     dot_product_attention,
     mask_from_lengths,
     masked_softmax,
     scaled_dot_product_attention,
 )
+from rnn.multihead import MultiHeadAttention, MultiheadAttention
 
 
 def randn(rng, *shape):
@@ -107,7 +106,8 @@ def test_scaled_dot_product_attention_gradcheck(seed, kind, float_mask_grad):
 
 @st.composite
 def mha_problems(draw):
-    B, Q, S, heads, d = (draw(st.integers(1, 3)) for _ in range(5))
+    B, Q, S = (draw(st.integers(1, 3)) for _ in range(3))
+    heads, d = draw(st.integers(1, 2)), draw(st.integers(1, 2))  # E <= 4: gradcheck stays quick
     rng = np.random.default_rng(draw(st.integers(0, 2**16)))
     return dict(B=B, Q=Q, S=S, heads=heads, E=heads * d, rng=rng,
                 batch_first=draw(st.booleans()), lengths=rng.integers(1, S + 1, B),

@@ -9,7 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import engine
-from rnn.attention import MultiheadAttention, dot_product_attention, scaled_dot_product_attention
+from rnn.attention import dot_product_attention, scaled_dot_product_attention
+from rnn.multihead import MultiheadAttention
 
 torch = pytest.importorskip("torch")
 

@@ -229,7 +229,7 @@ def test_gradcheck_of_an_encoder_layer():
     for p in layer.parameters():
         p.data = p.data + 0.2 * rng.standard_normal(p.shape)
     x = engine.tensor(rng.standard_normal((3, 2, 4)), requires_grad=True)
-    padding = np.array([[False, False, True], [False, False, False]])
+    padding = np.array([[0.0, 0.0, -np.inf], [0.0, 0.0, 0.0]])  # float, as the mask
     mask = rng.standard_normal((3, 3))
     assert engine.gradcheck(lambda x, *_: layer(x, src_mask=mask, src_key_padding_mask=padding),
                             [x, *layer.parameters()])
