@@ -599,6 +599,32 @@ class Tensor:
         self._ctx, self._output_index, self.requires_grad = node, 0, True
         return self
 
+    def _arithmetic_(self, ufunc, compute, other):
+        """``self = self <ufunc> other`` in place. Outside the graph it goes straight into the
+        array (an optimizer's ``p.data.add_(g, alpha=-lr)``: no copy), with PyTorch's rules:
+        the result keeps this shape (else an error), and no float lands in an integer tensor."""
+        array = other.array if isinstance(other, Tensor) else other
+        if self._records((other,)) or (backend.is_array(array) and type(array) is not type(
+                self.array)):
+            return self._modify(compute, other)  # recorded, or another device: the full path
+        xp = backend.xp_of(self.array)
+        try:
+            getattr(xp, ufunc)(self.array, array, out=self.array, casting="same_kind")
+        except TypeError as error:  # NumPy's UFuncTypeError: a float result, an int tensor
+            raise RuntimeError(f"result type can't be cast to the desired output type "
+                               f"{self.dtype}: {error}") from None
+        except ValueError:  # a result of another shape, or none
+            shapes = (self.shape, tuple(getattr(array, "shape", np.shape(array))))
+            try:
+                shape = np.broadcast_shapes(*shapes)
+            except ValueError:
+                raise ValueError(f"operands could not be broadcast together with shapes "
+                                 f"{shapes[0]} {shapes[1]}") from None
+            raise RuntimeError(f"output with shape {self.shape} doesn't match the broadcast "
+                               f"shape {shape}") from None
+        self._bump_version()
+        return self
+
     def _records(self, operands):
         """Whether an in-place change of this tensor by ``operands`` goes into the graph."""
         return _GradMode.enabled and (self.requires_grad or any(
@@ -864,16 +890,16 @@ class Tensor:
 
     # in place, PyTorch's spellings (see _modify)
     def add_(self, other, alpha=1):
-        return self._modify(ops.add, other if alpha == 1 else other * alpha)
+        return self._arithmetic_("add", ops.add, other if alpha == 1 else other * alpha)
 
     def sub_(self, other, alpha=1):
-        return self._modify(ops.sub, other if alpha == 1 else other * alpha)
+        return self._arithmetic_("subtract", ops.sub, other if alpha == 1 else other * alpha)
 
     def mul_(self, other):
-        return self._modify(ops.mul, other)
+        return self._arithmetic_("multiply", ops.mul, other)
 
     def div_(self, other):
-        return self._modify(ops.div, other)
+        return self._arithmetic_("true_divide", ops.div, other)
 
     def zero_(self):
         return self._modify(ops.copy_of, 0)
