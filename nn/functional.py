@@ -20,6 +20,8 @@ result into the input (PyTorch's rules: recorded in the graph when gradients flo
 import math
 import warnings
 
+import numpy as np
+
 from engine import Function, Tensor, backend, no_grad, sigmoid, stable_sigmoid, tanh
 from engine import log_softmax as _log_softmax
 from engine import relu as _relu
@@ -115,6 +117,15 @@ def padding_row(padding_idx, rows, op_name):
     return padding_idx % rows
 
 
+def _bounds(indices):
+    """(min, max) of an integer array as ints: on a GPU both reductions come back in ONE
+    copy to the host (each int() of a CuPy scalar waits for the GPU)."""
+    low, high = indices.min(), indices.max()
+    if not isinstance(indices, np.ndarray):
+        low, high = backend.to_numpy(xp_of(indices).stack((low, high)))
+    return int(low), int(high)
+
+
 def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
               scale_grad_by_freq=False, sparse=False):
     """Rows of ``weight`` picked by integer ``input``; the ``padding_idx`` row gets no gradient.
@@ -137,11 +148,11 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
     if indices.dtype.kind not in "iu":
         raise ValueError(f"embedding: indices must be integers; got dtype {indices.dtype}")
     rows = weight.shape[0]
-    if indices.size and (int(indices.min()) < 0 or int(indices.max()) >= rows):
-        raise ValueError(
-            f"embedding: indices must be in [0, {rows}) for a weight of shape {weight.shape}; "
-            f"got values from {int(indices.min())} to {int(indices.max())}"
-        )
+    if indices.size:
+        low, high = _bounds(indices)
+        if low < 0 or high >= rows:
+            raise ValueError(f"embedding: indices must be in [0, {rows}) for a weight of shape "
+                             f"{weight.shape}; got values from {low} to {high}")
     padding_idx = padding_row(padding_idx, rows, "embedding")
     indices = backend.to_device(indices, weight.device)
     if max_norm is not None:

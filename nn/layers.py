@@ -13,6 +13,7 @@ the CPU and then moved, so a seed gives the same model on every device.
 """
 
 import math
+import numbers
 
 import engine
 from engine import Tensor, no_grad
@@ -20,6 +21,18 @@ from engine.random import generator_of
 from nn import functional as F
 from nn import init
 from nn.module import Module, Parameter
+
+
+def _check_sizes(owner, **sizes):
+    """Raise, naming ``owner`` and the argument, unless every size is an int >= 0: a
+    TypeError for anything else (a bool is not a size, nor is 2.5), a RuntimeError for a
+    negative one (PyTorch's types; PyTorch allows 0)."""
+    for name, size in sizes.items():
+        if isinstance(size, bool) or not isinstance(size, numbers.Integral):
+            raise TypeError(f"{owner}: {name} must be an int >= 0; got {size!r} "
+                            f"({type(size).__name__})")
+        if size < 0:
+            raise RuntimeError(f"{owner}: {name} must be an int >= 0; got {size}")
 
 
 def _parameter(shape, dtype, device):
@@ -42,7 +55,8 @@ class Linear(Module):
     def __init__(self, in_features, out_features, bias=True, device=None, dtype=None, *,
                  rng=None):
         super().__init__()
-        self.in_features, self.out_features = in_features, out_features
+        _check_sizes("Linear", in_features=in_features, out_features=out_features)
+        self.in_features, self.out_features = int(in_features), int(out_features)
         self.weight = _parameter((out_features, in_features), dtype, device)
         self.bias = _parameter((out_features,), dtype, device) if bias else None
         self.reset_parameters(rng=rng)
@@ -158,6 +172,7 @@ class Embedding(Module):
                  norm_type=2.0, scale_grad_by_freq=False, sparse=False, _weight=None,
                  _freeze=False, device=None, dtype=None, *, rng=None):
         super().__init__()
+        _check_sizes("Embedding", num_embeddings=num_embeddings, embedding_dim=embedding_dim)
         if sparse:
             raise NotImplementedError("Embedding(sparse=True): sparse gradients are not "
                                       "supported; use sparse=False (a dense gradient)")

@@ -1,15 +1,17 @@
 """Cells: one step of a recurrent network, stateless (the state goes in and comes out).
 
 Contents:
-    cell functions   rnn_tanh_cell, rnn_relu_cell, lstm_cell, gru_cell: the math, written once;
-                     the Cell modules here and the layers in recurrent.py both call them
+    cell functions   rnn_tanh_gates, rnn_relu_gates, lstm_gates, gru_gates: the math, written
+                     once, returning the new state and the step's gates by name; and
+                     rnn_tanh_cell, rnn_relu_cell, lstm_cell, gru_cell over them, the new
+                     state alone, called by the Cell modules here and the layers
     state helpers    map_state, output_of
     Cell             the cell protocol, and a base class that implements it
     modules          RNNCell, LSTMCell, GRUCell (PyTorch's parameters, shapes and gate order)
     cell_parameters  PyTorch's parameter shapes and initialisation, shared with the layers
-    CELL_KINDS       one record per built-in kind (CellKind: its function, gates, states,
-                     activations, module), read by the cells, the layers, rnn.fused and the
-                     tests; kind_of finds a function's
+    CELL_KINDS       one record per built-in kind (CellKind: its name, cell function and
+                     gates function, gate and state names, activations, module), read by the
+                     cells, the layers, rnn.fused and the tests; kind_of finds a function's
 
 Every cell function has the signature ``f(x, state, w_ih, w_hh, b_ih=None, b_hh=None)``
 with ``x`` (B, I) and returns the new state; ``linear(x, W, b)`` is ``x W^T + b``.
@@ -27,25 +29,56 @@ from nn.functional import linear
 # ---------------------------------------------------------------- cell functions
 
 
-def rnn_tanh_cell(x, h, w_ih, w_hh, b_ih=None, b_hh=None):
-    """``h' = tanh(W_ih x + b_ih + W_hh h + b_hh)``; x (B, I), h (B, H) -> h' (B, H)."""
-    return (linear(x, w_ih, b_ih) + linear(h, w_hh, b_hh)).tanh()
+def rnn_tanh_gates(x, h, w_ih, w_hh, b_ih=None, b_hh=None):
+    """``h' = tanh(W_ih x + b_ih + W_hh h + b_hh)``; x (B, I), h (B, H) -> (h' (B, H), {}):
+    the Elman cell has no gates, its one block of weight rows makes h' itself."""
+    return (linear(x, w_ih, b_ih) + linear(h, w_hh, b_hh)).tanh(), {}
 
 
-def rnn_relu_cell(x, h, w_ih, w_hh, b_ih=None, b_hh=None):
-    """``h' = relu(W_ih x + b_ih + W_hh h + b_hh)``; x (B, I), h (B, H) -> h' (B, H)."""
-    return (linear(x, w_ih, b_ih) + linear(h, w_hh, b_hh)).relu()
+def rnn_relu_gates(x, h, w_ih, w_hh, b_ih=None, b_hh=None):
+    """``h' = relu(W_ih x + b_ih + W_hh h + b_hh)``; x (B, I), h (B, H) -> (h' (B, H), {})."""
+    return (linear(x, w_ih, b_ih) + linear(h, w_hh, b_hh)).relu(), {}
 
 
-def lstm_cell(x, state, w_ih, w_hh, b_ih=None, b_hh=None):
-    """One LSTM step (equations in ``LSTMCell``): x (B, I), (h, c) -> (h', c'), each (B, H)."""
+def lstm_gates(x, state, w_ih, w_hh, b_ih=None, b_hh=None):
+    """One LSTM step (equations in ``LSTMCell``) with its gates: x (B, I), (h, c) ->
+    ((h', c'), {"i": i, "f": f, "g": g, "o": o}), each (B, H)."""
     h, c = state
     gates = linear(x, w_ih, b_ih) + linear(h, w_hh, b_hh)  # (B, 4H)
     i, f, g, o = engine.chunk(gates, 4, axis=-1)  # each (B, H)
     i, f, g, o = i.sigmoid(), f.sigmoid(), g.tanh(), o.sigmoid()
     c = f * c + i * g
     h = o * c.tanh()
-    return h, c
+    return (h, c), {"i": i, "f": f, "g": g, "o": o}
+
+
+def gru_gates(x, h, w_ih, w_hh, b_ih=None, b_hh=None):
+    """One GRU step (equations in ``GRUCell``) with its gates: x (B, I), h (B, H) ->
+    (h' (B, H), {"r": r, "z": z, "n": n}), each (B, H)."""
+    x_r, x_z, x_n = engine.chunk(linear(x, w_ih, b_ih), 3, axis=-1)  # each (B, H)
+    h_r, h_z, h_n = engine.chunk(linear(h, w_hh, b_hh), 3, axis=-1)  # each (B, H)
+    r = (x_r + h_r).sigmoid()
+    z = (x_z + h_z).sigmoid()
+    n = (x_n + r * h_n).tanh()
+    return (1 - z) * n + z * h, {"r": r, "z": z, "n": n}
+
+
+# The cell functions: the new state alone, from the one copy of the equations above.
+
+
+def rnn_tanh_cell(x, h, w_ih, w_hh, b_ih=None, b_hh=None):
+    """``h' = tanh(W_ih x + b_ih + W_hh h + b_hh)``; x (B, I), h (B, H) -> h' (B, H)."""
+    return rnn_tanh_gates(x, h, w_ih, w_hh, b_ih, b_hh)[0]
+
+
+def rnn_relu_cell(x, h, w_ih, w_hh, b_ih=None, b_hh=None):
+    """``h' = relu(W_ih x + b_ih + W_hh h + b_hh)``; x (B, I), h (B, H) -> h' (B, H)."""
+    return rnn_relu_gates(x, h, w_ih, w_hh, b_ih, b_hh)[0]
+
+
+def lstm_cell(x, state, w_ih, w_hh, b_ih=None, b_hh=None):
+    """One LSTM step (equations in ``LSTMCell``): x (B, I), (h, c) -> (h', c'), each (B, H)."""
+    return lstm_gates(x, state, w_ih, w_hh, b_ih, b_hh)[0]
 
 
 def lstm_projected_cell(x, state, w_ih, w_hh, b_ih=None, b_hh=None, w_hr=None):
@@ -57,12 +90,7 @@ def lstm_projected_cell(x, state, w_ih, w_hh, b_ih=None, b_hh=None, w_hr=None):
 
 def gru_cell(x, h, w_ih, w_hh, b_ih=None, b_hh=None):
     """One GRU step (equations in ``GRUCell``): x (B, I), h (B, H) -> h' (B, H)."""
-    x_r, x_z, x_n = engine.chunk(linear(x, w_ih, b_ih), 3, axis=-1)  # each (B, H)
-    h_r, h_z, h_n = engine.chunk(linear(h, w_hh, b_hh), 3, axis=-1)  # each (B, H)
-    r = (x_r + h_r).sigmoid()
-    z = (x_z + h_z).sigmoid()
-    n = (x_n + r * h_n).tanh()
-    return (1 - z) * n + z * h
+    return gru_gates(x, h, w_ih, w_hh, b_ih, b_hh)[0]
 
 
 # ---------------------------------------------------------------- state helpers
@@ -325,26 +353,49 @@ class CellKind(NamedTuple):
     """What a built-in cell kind is, written once (``CELL_KINDS``):
 
     ``name``         "rnn_tanh", "rnn_relu", "lstm", "gru": PyTorch's mode, in lower case
-    ``function``     its cell function, one step: the reference every fused op is held to
-    ``gates``        G, the blocks of H rows stacked in weight_ih (G*H, I) and weight_hh
-    ``states``       Tensors per state: 2 for the LSTM's (h, c), else 1 (h)
-    ``activations``  each gate's activation, in the gate order
+    ``function``     its cell function, one step, ``f(x, state, w_ih, w_hh, b_ih, b_hh)`` ->
+                     the new state: the reference every fused op is held to
+    ``with_gates``   the same step returning ``(new state, {gate name: value (B, H)})``, the
+                     gates after their activations, in ``gate_names`` order (``function``
+                     is this one's first result: one copy of the equations)
+    ``gate_names``   the named gates, in the weights' row order: "i", "f", "g", "o" (LSTM),
+                     "r", "z", "n" (GRU); none for Elman, whose one block of rows is h' itself
+    ``state_names``  the Tensors of a state, in order: ("h", "c") for the LSTM, else ("h",)
+    ``activations``  the activation of each block of H rows of the weights, in row order
     ``module``       its Cell class (RNNCell holds both Elman kinds)
+
+    and, from those, ``gates`` G (the blocks of H rows in weight_ih (G*H, I) and
+    weight_hh (G*H, H)) and ``states`` (Tensors per state).
+
+    >>> kind = CELL_KINDS["lstm"]
+    >>> kind.gate_names, kind.state_names, kind.gates, kind.states
+    (('i', 'f', 'g', 'o'), ('h', 'c'), 4, 2)
     """
 
     name: str
     function: object
-    gates: int
-    states: int
+    with_gates: object
+    gate_names: tuple
+    state_names: tuple
     activations: tuple
     module: type
 
+    @property
+    def gates(self):
+        return len(self.activations)
+
+    @property
+    def states(self):
+        return len(self.state_names)
+
 
 CELL_KINDS = {kind.name: kind for kind in (
-    CellKind("rnn_tanh", rnn_tanh_cell, 1, 1, ("tanh",), RNNCell),
-    CellKind("rnn_relu", rnn_relu_cell, 1, 1, ("relu",), RNNCell),
-    CellKind("lstm", lstm_cell, 4, 2, ("sigmoid", "sigmoid", "tanh", "sigmoid"), LSTMCell),
-    CellKind("gru", gru_cell, 3, 1, ("sigmoid", "sigmoid", "tanh"), GRUCell),
+    CellKind("rnn_tanh", rnn_tanh_cell, rnn_tanh_gates, (), ("h",), ("tanh",), RNNCell),
+    CellKind("rnn_relu", rnn_relu_cell, rnn_relu_gates, (), ("h",), ("relu",), RNNCell),
+    CellKind("lstm", lstm_cell, lstm_gates, ("i", "f", "g", "o"), ("h", "c"),
+             ("sigmoid", "sigmoid", "tanh", "sigmoid"), LSTMCell),
+    CellKind("gru", gru_cell, gru_gates, ("r", "z", "n"), ("h",),
+             ("sigmoid", "sigmoid", "tanh"), GRUCell),
 )}
 
 

@@ -11,13 +11,14 @@ A padded batch is time-major, ``(T, B, ...)``; sequence ``b`` is valid at time s
 import numpy as np
 
 import engine
-from engine import Tensor
+from engine import Tensor, backend
 
 
 def check_lengths(lengths, max_len, batch_size):
     """``lengths`` as a NumPy int64 array of shape ``(B,)``, after checking it.
 
-    ``lengths`` is a list, a NumPy array or an integer Tensor, one length per batch
+    ``lengths`` is a list, a NumPy or CuPy array or an integer Tensor (on any device: the
+    lengths steer the loops on the host, so a GPU one is copied here), one length per batch
     element, each in ``1 .. max_len`` (any order). Anything else raises a ValueError
     (a TypeError for non-integers) naming what was expected and what came.
 
@@ -28,7 +29,10 @@ def check_lengths(lengths, max_len, batch_size):
     ...
     ValueError: lengths must each be in 1..T = 1..3; got [4, 1]
     """
-    array = lengths.numpy() if isinstance(lengths, Tensor) else np.asarray(lengths)
+    if isinstance(lengths, Tensor):
+        array = lengths.numpy()
+    else:  # a CuPy array refuses np.asarray (an implicit copy from the GPU)
+        array = backend.to_numpy(lengths) if backend.is_array(lengths) else np.asarray(lengths)
     if array.size and array.dtype.kind not in "iu":
         raise TypeError(f"lengths must be integers; got dtype {array.dtype}: {array.tolist()}")
     if array.ndim != 1 or array.shape[0] != batch_size:

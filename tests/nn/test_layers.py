@@ -372,3 +372,59 @@ def test_every_layer_on_device_matches_the_cpu(device):
                                rtol=1e-12)
     for p, q in zip([*model.parameters(), table.weight], [*moved.parameters(), moved_table.weight]):
         np.testing.assert_allclose(q.grad.numpy(), p.grad.numpy(), rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.parametrize("make, error, text", [
+    (lambda: nn.Linear(-1, 2), RuntimeError, "Linear: in_features must be an int >= 0; got -1"),
+    (lambda: nn.Linear(2.5, 2), TypeError,
+     "Linear: in_features must be an int >= 0; got 2.5 (float)"),
+    (lambda: nn.Linear(2, True), TypeError,
+     "Linear: out_features must be an int >= 0; got True (bool)"),
+    (lambda: nn.Embedding(-3, 2), RuntimeError,
+     "Embedding: num_embeddings must be an int >= 0; got -3"),
+    (lambda: nn.Embedding(3, 2.0), TypeError,
+     "Embedding: embedding_dim must be an int >= 0; got 2.0 (float)"),
+])
+def test_sizes_are_checked_naming_the_argument(make, error, text):
+    """PyTorch's error types (a RuntimeError for a negative size, a TypeError for a float or a
+    bool), with the layer and the argument named; 0 is allowed, as in PyTorch."""
+    with pytest.raises(error) as caught:
+        make()
+    assert str(caught.value) == text
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "Initializing zero-element tensors is a no-op"
+        assert nn.Linear(0, 2).weight.shape == (2, 0)
+    assert nn.Linear(np.int64(3), 2).in_features == 3
+
+
+def test_embedding_bounds_cost_one_copy_from_a_gpu(monkeypatch):
+    """On a GPU, int() of a reduction waits for the device: the bounds check of embedding
+    brings min and max back in one copy (it took two), and reads NumPy's directly."""
+    copies = []
+
+    class GpuScalar:  # int() of it would be a synchronisation: refused here
+        def __init__(self, value):
+            self.value = value
+
+        def __int__(self):
+            raise AssertionError("a host-device synchronisation per bound")
+
+    class GpuArray:
+        def __init__(self, data):
+            self.data = np.asarray(data)
+
+        def min(self):
+            return GpuScalar(self.data.min())
+
+        def max(self):
+            return GpuScalar(self.data.max())
+
+    def to_numpy(stacked):
+        copies.append(stacked)
+        return np.array([s.value for s in stacked])
+
+    fake_xp = type("xp", (), {"stack": staticmethod(lambda parts: parts)})
+    monkeypatch.setattr(F, "xp_of", lambda a: fake_xp)
+    monkeypatch.setattr(F.backend, "to_numpy", to_numpy)
+    assert F._bounds(GpuArray([[3, 0], [7, 2]])) == (0, 7) and len(copies) == 1
+    assert F._bounds(np.array([4, 1])) == (1, 4) and len(copies) == 1

@@ -13,14 +13,19 @@ from rnn.examples import SkipLSTMCell
 
 small = st.integers(1, 3)  # B, T, I, H
 
-# name -> (constructor of a float64 cell, number of state Tensors)
-CELLS = {
-    "rnn_tanh": (lambda i, h, **kw: rnn.RNNCell(i, h, nonlinearity="tanh", **kw), 1),
-    "rnn_relu": (lambda i, h, **kw: rnn.RNNCell(i, h, nonlinearity="relu", **kw), 1),
-    "lstm": (rnn.LSTMCell, 2),
-    "gru": (rnn.GRUCell, 1),
-    "skip_lstm": (SkipLSTMCell, 2),
-}
+KINDS = rnn.cells.CELL_KINDS  # name -> the record of each built-in kind
+
+
+def _module_of(kind):
+    """The constructor of ``kind``'s Cell (an Elman kind's nonlinearity is its activation)."""
+    options = {"nonlinearity": kind.activations[0]} if kind.module is rnn.RNNCell else {}
+    return lambda i, h, **kw: kind.module(i, h, **options, **kw)
+
+
+# name -> (constructor of a float64 cell, number of state Tensors): each built-in kind from
+# its record, and a user's own cell
+CELLS = {name: (_module_of(kind), kind.states) for name, kind in KINDS.items()}
+CELLS["skip_lstm"] = (SkipLSTMCell, 2)
 LAYERS = {
     "rnn_tanh": lambda *a, **kw: rnn.RNN(*a, nonlinearity="tanh", **kw),
     "rnn_relu": lambda *a, **kw: rnn.RNN(*a, nonlinearity="relu", **kw),
@@ -132,7 +137,7 @@ def numpy_layer(kind, layer, x, hx=None, lengths=None):
     steps, batch = x.shape[:2]
     hidden, directions = layer.hidden_size, layer.num_directions
     lengths = np.full(batch, steps) if lengths is None else np.asarray(lengths)
-    count = 2 if kind == "lstm" else 1
+    count = KINDS[kind].states
     if hx is None:
         hx = [np.zeros((layer.num_layers * directions, batch, hidden))] * count
     h_n = [np.zeros_like(hx[0]) for _ in range(count)]

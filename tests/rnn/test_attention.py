@@ -17,6 +17,7 @@ from rnn.attention import (
     scaled_dot_product_attention,
 )
 from rnn.multihead import MultiHeadAttention, MultiheadAttention
+from rnn.transformer import TransformerEncoderLayer
 
 
 def randn(rng, *shape):
@@ -395,6 +396,9 @@ BAD = [
     (lambda: MultiheadAttention(6, 4), AssertionError,
      r"embed_dim must be divisible by num_heads.*6.*4"),
     (lambda: MultiheadAttention(0, 1), ValueError, r"greater than 0.*embed_dim=0"),
+    (lambda: MultiheadAttention(4, 0), ValueError, r"greater than 0.*num_heads=0"),
+    (lambda: MultiheadAttention(4, -2), ValueError, r"greater than 0.*num_heads=-2"),
+    (lambda: TransformerEncoderLayer(4, -1), ValueError, r"greater than 0.*num_heads=-1"),
     (lambda: MultiheadAttention(4, 2)(Q3, K, V), AssertionError,
      r"value features of 4, but got shape \(2, 5, 6\)"),
     (lambda: MultiheadAttention(4, 2)(Q3, K[0], K), AssertionError,

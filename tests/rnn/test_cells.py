@@ -14,10 +14,12 @@ from tests.rnn.common import (
     flat,
     leaves,
     make_cell,
+    make_layer,
     numpy_cell,
     numpy_of,
     randn,
     random_state,
+    sigmoid,
     small,
 )
 
@@ -136,6 +138,50 @@ def test_skip_lstm_cell_gradcheck_through_unroll(batch, inputs, hidden, seed):
     lengths = rng.integers(1, 4, size=batch)
     engine.gradcheck(lambda x, *p: flat(rnn.unroll(cell, x, lengths=lengths, reverse=True)),
                      [x, *cell.parameters()])
+
+
+# ---------------------------------------------------------------- the kinds' records
+
+
+def numpy_gates(kind, x, h, w_ih, w_hh, b_ih, b_hh):
+    """The gates of one step after their activations, by the docstring equations."""
+    blocks = len(w_ih) // len(w_hh[0])
+    pre_x = np.split(x @ w_ih.T + b_ih, blocks, axis=-1)
+    pre_h = np.split(h @ w_hh.T + b_hh, blocks, axis=-1)
+    if kind == "lstm":
+        i, f, g, o = (a + b for a, b in zip(pre_x, pre_h))
+        return {"i": sigmoid(i), "f": sigmoid(f), "g": np.tanh(g), "o": sigmoid(o)}
+    if kind == "gru":
+        r, z = sigmoid(pre_x[0] + pre_h[0]), sigmoid(pre_x[1] + pre_h[1])
+        return {"r": r, "z": z, "n": np.tanh(pre_x[2] + r * pre_h[2])}
+    return {}
+
+
+@pytest.mark.parametrize("name", sorted(rnn.cells.CELL_KINDS))
+def test_each_kinds_record_is_what_its_cell_and_layer_do(name):
+    kind = rnn.cells.CELL_KINDS[name]
+    assert rnn.cells.kind_of(kind.function) is kind and kind.function.__name__ == name + "_cell"
+    options = {"nonlinearity": name[4:]} if kind.module is rnn.RNNCell else {}
+    cell = kind.module(2, 3, rng=np.random.default_rng(0), dtype="float64", **options)
+    assert cell.kind is kind and cell.weight_ih.shape == (kind.gates * 3, 2)
+    assert len(cell.state_shapes(4)) == kind.states == len(kind.state_names)
+    assert kind.state_names[0] == "h" and len(kind.activations) == kind.gates
+    assert len(kind.gate_names) in (0, kind.gates)
+    layer = make_layer(name, 2, 3)
+    assert layer.kind is kind and layer.cell_function is kind.function
+
+    rng = np.random.default_rng(1)
+    x = randn(rng, 4, 2)
+    state = random_state(rng, kind.states, 4, 3)
+    new_state, gates = kind.with_gates(x, state, *cell.weights())
+    assert list(gates) == list(kind.gate_names)
+    for got, want in zip(leaves(new_state), leaves(kind.function(x, state, *cell.weights()))):
+        np.testing.assert_array_equal(got.numpy(), want.numpy())  # one copy of the equations
+    h = leaves(state)[0].numpy()
+    expected = numpy_gates(name, x.numpy(), h, *(p.numpy() for p in cell.weights()))
+    for gate, value in gates.items():
+        assert value.shape == (4, 3)
+        np.testing.assert_allclose(value.numpy(), expected[gate], rtol=1e-12, atol=1e-12)
 
 
 # ---------------------------------------------------------------- errors

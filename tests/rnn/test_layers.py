@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 import engine
 import rnn
-from rnn import fused_kernels
+from rnn import fused
 from tests.rnn.common import (
     LAYERS,
     check_errors,
@@ -22,7 +22,7 @@ from tests.rnn.common import (
     randn,
     small,
 )
-from tests.rnn.cuda_on_cpu import compiler, cpu_kernel
+from tests.rnn.fused.cuda_on_cpu import compiler, cpu_kernel
 
 KINDS = sorted(LAYERS)
 
@@ -55,8 +55,8 @@ def build(config):
     if give_hx:
         shape = (options["num_layers"] * layer.num_directions, batch, hidden)
         parts = tuple(randn(rng, *shape, requires_grad=True)
-                      for _ in range(2 if kind == "lstm" else 1))
-        hx = parts if kind == "lstm" else parts[0]
+                      for _ in range(layer.kind.states))
+        hx = parts if len(parts) > 1 else parts[0]
     return layer, x_in, x, hx, lengths
 
 
@@ -237,7 +237,7 @@ def test_dtype_and_length_errors_are_pytorchs_on_both_paths(kind, fused):
 
 
 @pytest.mark.parametrize("kind", KINDS)
-@pytest.mark.parametrize("way", ["composed", *fused_kernels.WAYS])
+@pytest.mark.parametrize("way", ["composed", *fused.WAYS])
 @pytest.mark.parametrize("batch_first", [False, True])
 def test_an_empty_batch_gives_empty_results_as_pytorch_does(kind, way, batch_first):
     """B = 0: output (T, 0, D*H), h_n (D*num_layers, 0, H) and zero weight gradients, on the
@@ -249,7 +249,7 @@ def test_an_empty_batch_gives_empty_results_as_pytorch_does(kind, way, batch_fir
     x = engine.zeros((0, 4, 2) if batch_first else (4, 0, 2), dtype="float64",
                      requires_grad=True)
     with (contextlib.nullcontext() if way == "composed"
-          else fused_kernels.use_way(way, cpu_kernel)):
+          else fused.use_way(way, cpu_kernel)):
         for lengths in (None, []):
             layer.zero_grad()
             output, final = layer(x, lengths=lengths)

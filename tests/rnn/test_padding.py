@@ -10,13 +10,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import engine
-from rnn import fused_kernels
+from rnn import fused
 from tests.rnn.common import LAYERS, make_layer
-from tests.rnn.cuda_on_cpu import compiler, cpu_kernel
+from tests.rnn.fused.cuda_on_cpu import compiler, cpu_kernel
 
 FILLS = st.sampled_from([np.nan, np.inf, -np.inf]) | st.floats(allow_nan=True,
                                                                allow_infinity=True)
-WAYS = fused_kernels.WAYS if compiler() is not None else ("arrays",)
+WAYS = fused.WAYS if compiler() is not None else ("arrays",)
 
 
 @st.composite
@@ -70,7 +70,7 @@ def test_non_finite_padding_changes_no_output_state_or_gradient(case):
     runs = []
     for fill in (0.0, case["fill"]):
         x[padded], upstream[padded] = fill, fill
-        with (fused_kernels.use_way(case["way"], cpu_kernel) if case["way"]
+        with (fused.use_way(case["way"], cpu_kernel) if case["way"]
               else contextlib.nullcontext()):
             runs.append(train_step(layer, x, upstream, h_weights, lengths,
                                    case["options"]["batch_first"]))

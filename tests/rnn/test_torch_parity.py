@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import engine
-from tests.rnn.common import leaves, make_cell, make_layer
+from tests.rnn.common import KINDS, leaves, make_cell, make_layer
 
 torch = pytest.importorskip("torch")
 
@@ -57,7 +57,7 @@ def test_cells_match_pytorch(kind, bias, unbatched):
     rng = np.random.default_rng(0)
     batch = () if unbatched else (3,)
     ours, theirs = make_cell(kind, 4, 5, bias=bias), TORCH_CELLS[kind](4, 5, bias).double()
-    count = 2 if kind == "lstm" else 1
+    count = KINDS[kind].states
     arrays = [rng.standard_normal((*batch, 4))] + [rng.standard_normal((*batch, 5))
                                                    for _ in range(count)]
     (x, tx), *states = [pair(a) for a in arrays]
@@ -87,9 +87,9 @@ def test_layers_match_pytorch(kind, options, lengths, fused):
     x_shape = (batch, steps, 2) if options["batch_first"] else (steps, batch, 2)
     state_shape = (options["num_layers"] * (2 if options["bidirectional"] else 1), batch, hidden)
     (x, tx), *states = [pair(rng.standard_normal(s))
-                        for s in [x_shape] + [state_shape] * (2 if kind == "lstm" else 1)]
-    hx = states[0][0] if kind != "lstm" else (states[0][0], states[1][0])
-    thx = states[0][1] if kind != "lstm" else (states[0][1], states[1][1])
+                        for s in [x_shape] + [state_shape] * KINDS[kind].states]
+    hx = states[0][0] if len(states) == 1 else (states[0][0], states[1][0])
+    thx = states[0][1] if len(states) == 1 else (states[0][1], states[1][1])
 
     def call_theirs(tx, *_):
         if lengths is None:
@@ -129,19 +129,19 @@ def test_edge_inputs_behave_as_in_pytorch(kind, fused):
     assert out.shape == tuple(their_out.shape)
     assert [t.shape for t in leaves(final)] == [tuple(t.shape) for t in leaves(their_final)]
 
-    def raises(call):
+    def raises(layer, *args):
         try:
-            call()
+            layer(*args)
         except (RuntimeError, ValueError) as error:
             return type(error)
         return None
 
-    assert raises(lambda: ours(engine.zeros(0, 2, 2, dtype="float64"))) is raises(
-        lambda: theirs(torch.zeros(0, 2, 2, dtype=torch.float64))) is RuntimeError
+    assert raises(ours, engine.zeros(0, 2, 2, dtype="float64")) is raises(
+        theirs, torch.zeros(0, 2, 2, dtype=torch.float64)) is RuntimeError
     for dtype in ("int64", "float32"):
         h = engine.zeros(4, 2, 3, dtype=dtype)
         th = torch.zeros(4, 2, 3, dtype=getattr(torch, dtype))
-        assert raises(lambda: ours(engine.zeros(5, 2, 2, dtype="float64"),
-                                   (h, h) if kind == "lstm" else h)) is raises(
-            lambda: theirs(torch.zeros(5, 2, 2, dtype=torch.float64),
-                           (th, th) if kind == "lstm" else th)) is RuntimeError
+        assert raises(ours, engine.zeros(5, 2, 2, dtype="float64"),
+                      (h, h) if kind == "lstm" else h) is raises(
+            theirs, torch.zeros(5, 2, 2, dtype=torch.float64),
+            (th, th) if kind == "lstm" else th) is RuntimeError

@@ -1,5 +1,7 @@
 """unroll: the plain loop, lengths (padding invariance), reverse, truncated BPTT; masks."""
 
+import sys
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -223,3 +225,18 @@ def test_reverse_padded_is_its_own_inverse_and_differentiable():
     np.testing.assert_array_equal(twice.numpy(), x.numpy())
     np.testing.assert_array_equal(reverse_padded(x).numpy(), x.numpy()[::-1])
     engine.gradcheck(lambda x: reverse_padded(x, lengths), [x])
+
+
+def test_lengths_may_be_a_cupy_array(monkeypatch):
+    """A raw CuPy array refuses np.asarray (an implicit copy from the GPU): check_lengths
+    copies it to the host itself (the lengths steer loops there)."""
+    from tests.engine.test_backend import fake_cupy
+
+    cupy = fake_cupy()
+    monkeypatch.setitem(sys.modules, "cupy", cupy)
+    lengths = cupy.ndarray([3, 1])
+    with pytest.raises(TypeError, match="Implicit conversion"):
+        np.asarray(lengths)
+    np.testing.assert_array_equal(check_lengths(lengths, 3, 2), [3, 1])
+    np.testing.assert_array_equal(lengths_to_mask(lengths, 3).numpy(),
+                                  [[True, True], [True, False], [True, False]])

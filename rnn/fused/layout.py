@@ -1,6 +1,6 @@
-"""Padded batches for the fused sequence ops: SequenceLayout, the sorted working order.
+"""Padded batches for the fused ops: SequenceLayout, the batch sorted by length.
 
-The fused loops (``rnn.fused_ops``) run on a copy of the batch sorted by length, longest
+The ops' loops (``rnn.fused.ops``) run on a copy of the batch sorted by length, longest
 first, with each valid prefix reversed when running backwards in time. Step k then
 involves rows ``0 .. batch_sizes[k] - 1`` only, contiguous, as in PyTorch's packed
 sequences: a finished sequence is never computed, so its state stays and its output
@@ -9,7 +9,7 @@ stays zero, which is ``rnn.unroll``'s meaning of ``lengths``.
 
 import numpy as np
 
-from engine.backend import xp_of
+from engine import backend
 from rnn.masks import check_lengths, reversed_steps
 
 
@@ -18,8 +18,9 @@ class SequenceLayout:
 
     Working row j holds sequence ``order[j]``; its step k reads original step
     ``lengths - 1 - k`` when ``reverse`` (valid prefix reversed), else k. Step k is
-    computed for the rows ``:batch_sizes[k]`` (those still running). Both maps are
-    their own inverse up to the batch order, so leaving the working copy is a gather too.
+    computed for the rows ``:batch_sizes[k]`` (those still running; the sizes only fall).
+    Both maps are their own inverse up to the batch order, so leaving the working copy is a
+    gather too. A layout serves one op call, forward and backward.
 
     >>> layout = SequenceLayout([2, 3], max_len=3, batch_size=2, reverse=False)
     >>> layout.batch_sizes, layout.order.tolist()
@@ -42,14 +43,17 @@ class SequenceLayout:
         self.time_reversed = reverse and self.all_full  # every row reversed whole: a view
         self.to_steps = reversed_steps(sorted_lengths, max_len) if reverse else None  # (T, B)
         self.from_steps = reversed_steps(lengths, max_len) if reverse else None  # (T, B)
-        self._uploaded = {}  # (array module, name) -> that index array there, made once
+        self._uploaded = {}  # (device, name) -> that index array there, copied once
 
-    def index(self, xp, name):
-        """The index array attribute ``name`` as an array of module ``xp``, copied to the
-        device once per layout (a layout serves one op call, forward and backward)."""
-        key = (xp, name)
+    def index(self, name, like):
+        """The index array attribute ``name`` on the device of the array ``like``: the NumPy
+        array itself on the CPU, copied to a GPU once per layout and device."""
+        device = backend.device_of(like)
+        if device == "cpu":
+            return getattr(self, name)
+        key = (device, name)
         if key not in self._uploaded:
-            self._uploaded[key] = xp.asarray(getattr(self, name))
+            self._uploaded[key] = backend.to_device(getattr(self, name), device)
         return self._uploaded[key]
 
     def to_work(self, a):
@@ -66,23 +70,21 @@ class SequenceLayout:
             return a
         if self.time_reversed:
             return a[::-1]
-        xp = xp_of(a)
         if getattr(self, steps) is None:  # forwards in time: only the rows move
-            return a[:, self.index(xp, rows)]
-        return a[self.index(xp, steps), self.index(xp, rows)]
+            return a[:, self.index(rows, a)]
+        return a[self.index(steps, a), self.index(rows, a)]
 
     def rows_to_work(self, a):
         """(B, ...) original -> working order, always a fresh array (the loops write it)."""
-        return a.copy() if self.identity else a[self.index(xp_of(a), "order")]
+        return a.copy() if self.identity else a[self.index("order", a)]
 
     def rows_from_work(self, a):
         """(B, ...) working -> original order."""
-        return a if self.identity else a[self.index(xp_of(a), "inverse")]
+        return a if self.identity else a[self.index("inverse", a)]
 
     def final(self, states):
         """Each sequence's state after its own last step, original order: states (T+1, B, H)
         with the initial state at 0 -> (B, H)."""
         if self.all_full:
             return self.rows_from_work(states[-1])
-        xp = xp_of(states)
-        return states[self.index(xp, "lengths"), self.index(xp, "inverse")]
+        return states[self.index("lengths", states), self.index("inverse", states)]

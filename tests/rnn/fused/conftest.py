@@ -2,8 +2,8 @@
 
 import pytest
 
-from rnn import fused_kernels
-from tests.rnn.cuda_on_cpu import compiler, cpu_kernel
+from rnn import fused
+from tests.rnn.fused.cuda_on_cpu import compiler, cpu_kernel
 
 needs_compiler = pytest.mark.skipif(compiler() is None,
                                     reason="needs a C++20 compiler (g++ 11 or newer)")
@@ -13,6 +13,6 @@ needs_compiler = pytest.mark.skipif(compiler() is None,
                                     for way in ("gates", "step", "sequence"))])
 def kernel_way(request):
     """Array operations, or the CUDA kernels of each GPU way run on the CPU
-    (tests/rnn/cuda_on_cpu.py), for the whole test."""
-    with fused_kernels.use_way(request.param, cpu_kernel):
+    (tests/rnn/fused/cuda_on_cpu.py), for the whole test."""
+    with fused.use_way(request.param, cpu_kernel):
         yield request.param

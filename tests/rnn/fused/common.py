@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 import rnn
 from engine import Tensor
-from rnn.fused import KINDS  # kind -> (cell function, gates)
+from rnn.fused import KINDS  # kind name -> its CellKind record
 
 TOLERANCE = {"float64": dict(rtol=1e-9, atol=1e-11), "float32": dict(rtol=2e-4, atol=2e-5)}
 
@@ -25,14 +25,14 @@ def configs(draw):
 def problem(kind, steps, batch, inputs, hidden, dtype, bias, seed, device="cpu", **_):
     """Leaves x, state (a list), weights (4, biases maybe None) and upstream gradients."""
     rng = np.random.default_rng(seed)
-    gates = KINDS[kind][1]
+    gates = KINDS[kind].gates
 
     def draw(*shape, grad=True):
         data = rng.standard_normal(shape) * (0.5 if len(shape) < 3 else 1.0)
         return Tensor(data, dtype=dtype, device=device, requires_grad=grad)
 
     x = draw(steps, batch, inputs)
-    state = [draw(batch, hidden) for _ in range(2 if kind == "lstm" else 1)]
+    state = [draw(batch, hidden) for _ in range(KINDS[kind].states)]
     weights = [draw(gates * hidden, inputs), draw(gates * hidden, hidden)]
     weights += [draw(gates * hidden), draw(gates * hidden)] if bias else [None, None]
     upstream = [draw(steps, batch, hidden, grad=False)]
@@ -45,8 +45,9 @@ def results(direction, kind, x, state, weights, upstream, lengths, reverse):
     leaves = [t for t in (x, *state, *weights) if t is not None and t.requires_grad]
     for leaf in leaves:
         leaf.grad = None
-    output, final = direction(KINDS[kind][0], x, state[0] if len(state) == 1 else tuple(state),
-                              weights, lengths, reverse)
+    output, final = direction(KINDS[kind].function, x,
+                              state[0] if len(state) == 1 else tuple(state), weights, lengths,
+                              reverse)
     finals = list(final) if isinstance(final, tuple) else [final]
     sum((r * u).sum() for r, u in zip([output, *finals], upstream)).backward()
     return [t.numpy() for t in [output, *finals]] + [leaf.grad.numpy() for leaf in leaves]

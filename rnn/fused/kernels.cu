@@ -1,10 +1,12 @@
-// CUDA kernels of the fused sequence ops (rnn/fused_ops.py), loaded by rnn/fused_kernels.py,
-// which puts two lines before this text: `typedef float real;` (or double) and tanh_() for it.
+// CUDA kernels of the fused sequence ops (rnn/fused/ops.py), launched by rnn/fused/cuda.py
+// (one thin wrapper per kernel, arguments in this order), which puts two lines before this
+// text: `typedef float real;` (or double) and tanh_() for it.
 //
-// Each *_unit function is the work of one (row, unit) of step t; the per-step kernels run
-// it over the rows of one step, the *_sequence kernels over all the steps of a row, one
-// block per row. Sigmoid gates arrive halved (their weights were scaled by 1/2):
-// sigmoid(a) is then tanh(a / 2) / 2 + 1 / 2, which never overflows.
+// Each *_unit function is the work of one (row, unit) of step t, the arithmetic of
+// rnn/fused/steps.py in the same order; the per-step kernels run it over the rows of one
+// step, the *_sequence kernels over all the steps of a row, one block per row. The slab
+// holds x W_ih^T + b already; sigmoid gates arrive halved (their weights and biases were
+// scaled by 1/2): sigmoid(a) is then tanh(a / 2) / 2 + 1 / 2, which never overflows.
 
 #define FOR_EACH_UNIT(count)                                                        \
     for (long long index = (long long)blockIdx.x * blockDim.x + threadIdx.x;         \
@@ -27,12 +29,12 @@ __device__ __forceinline__ real row_times_column(const real* row, const real* ma
 
 // ------------------------------------------------------------------ LSTM, gates i f g o
 
-// gates (T, B, 4H): x W_ih^T on entry, the gate values on exit; recurrent (B, 4H):
-// h_{t-1} W_hh^T by cuBLAS, or NULL: computed here from w_hh_t (H, 4H); bias (4H,);
+// gates (T, B, 4H): x W_ih^T + b on entry, the gate values on exit; recurrent (B, 4H):
+// h_{t-1} W_hh^T by cuBLAS, or NULL: computed here from w_hh_t (H, 4H);
 // hs, cs (T+1, B, H), step t+1 written; tanh_c (T, B, H) <- tanh(c_t).
 __device__ void lstm_forward_unit(
-        real* gates, const real* recurrent, const real* w_hh_t, const real* bias,
-        real* hs, real* cs, real* tanh_c, int t, int row, int unit, int batch, int hidden) {
+        real* gates, const real* recurrent, const real* w_hh_t, real* hs, real* cs,
+        real* tanh_c, int t, int row, int unit, int batch, int hidden) {
     const int width = 4 * hidden;
     const long long slab = ((long long)t * batch + row) * width;  // gates[t, row, 0]
     const long long at = ((long long)t * batch + row) * hidden;   // hs[t, row, 0]
@@ -42,7 +44,7 @@ __device__ void lstm_forward_unit(
         const int column = k * hidden + unit;
         const real product = recurrent ? recurrent[(long long)row * width + column]
             : row_times_column(hs + at, w_hh_t, hidden, width, column);
-        value[k] = gates[slab + column] + product + bias[column];
+        value[k] = gates[slab + column] + product;
     }
     const real i = sigmoid_from_half(value[0]), f = sigmoid_from_half(value[1]);
     const real g = tanh_(value[2]), o = sigmoid_from_half(value[3]);
@@ -89,12 +91,12 @@ __device__ void lstm_backward_unit(
 
 // ------------------------------------------------------------------ GRU, gates r z n
 
-// gates (T, B, 3H): x W_ih^T on entry, r z n on exit; recurrent (B, 3H): h_{t-1} W_hh^T, or
-// NULL: computed here from w_hh_t (H, 3H); bias (3H,) (b_ih, plus b_hh in the r and z rows);
+// gates (T, B, 3H): x W_ih^T + b on entry (b: b_ih, plus b_hh in the r and z rows), r z n on
+// exit; recurrent (B, 3H): h_{t-1} W_hh^T, or NULL: computed here from w_hh_t (H, 3H);
 // b_hn (H,); hs (T+1, B, H), step t+1 written; hn (T, B, H) <- W_hn h + b_hn.
 __device__ void gru_forward_unit(
-        real* gates, const real* recurrent, const real* w_hh_t, const real* bias,
-        const real* b_hn, real* hs, real* hn, int t, int row, int unit, int batch, int hidden) {
+        real* gates, const real* recurrent, const real* w_hh_t, const real* b_hn, real* hs,
+        real* hn, int t, int row, int unit, int batch, int hidden) {
     const int width = 3 * hidden;
     const long long slab = ((long long)t * batch + row) * width;
     const long long at = ((long long)t * batch + row) * hidden;
@@ -104,11 +106,10 @@ __device__ void gru_forward_unit(
         product[k] = recurrent ? recurrent[(long long)row * width + column]
             : row_times_column(hs + at, w_hh_t, hidden, width, column);
     }
-    const real r = sigmoid_from_half(gates[slab + unit] + bias[unit] + product[0]);
-    const real z = sigmoid_from_half(gates[slab + hidden + unit] + bias[hidden + unit]
-                                     + product[1]);
+    const real r = sigmoid_from_half(gates[slab + unit] + product[0]);
+    const real z = sigmoid_from_half(gates[slab + hidden + unit] + product[1]);
     const real hn_t = product[2] + b_hn[unit];
-    const real n = tanh_(gates[slab + 2 * hidden + unit] + bias[2 * hidden + unit] + r * hn_t);
+    const real n = tanh_(gates[slab + 2 * hidden + unit] + r * hn_t);
     gates[slab + unit] = r;
     gates[slab + hidden + unit] = z;
     gates[slab + 2 * hidden + unit] = n;
@@ -134,7 +135,7 @@ __device__ void gru_backward_unit(
     const real dh = carry[carried] + from_next + d_out[state];
     const real r = gates[slab + unit], z = gates[slab + hidden + unit];
     const real n = gates[slab + 2 * hidden + unit];
-    const real dn = (1 - n * n) * dh * (1 - z);
+    const real dn = dh * (1 - z) * (1 - n * n);
     d_pre_h[slab + unit] = dn * hn[state] * ((1 - r) * r);
     d_pre_h[slab + hidden + unit] = (hs[state] - n) * dh * ((1 - z) * z);
     d_pre_h[slab + 2 * hidden + unit] = dn * r;
@@ -144,17 +145,17 @@ __device__ void gru_backward_unit(
 
 // ------------------------------------------------------------------ Elman RNN
 
-// hs (T+1, B, H): step t+1 holds x W_ih^T on entry (zero where padded: never computed), h_t
-// on exit; recurrent (B, H): h_{t-1} W_hh^T, or NULL: computed here from w_hh_t (H, H);
-// bias (H,); relu: 1 or 0 (tanh).
+// hs (T+1, B, H): step t+1 holds x W_ih^T + b on entry (zero where padded: never computed),
+// h_t on exit; recurrent (B, H): h_{t-1} W_hh^T, or NULL: computed here from w_hh_t (H, H);
+// relu: 1 or 0 (tanh).
 __device__ void rnn_forward_unit(
-        real* hs, const real* recurrent, const real* w_hh_t, const real* bias, int relu,
-        int t, int row, int unit, int batch, int hidden) {
+        real* hs, const real* recurrent, const real* w_hh_t, int relu, int t, int row, int unit,
+        int batch, int hidden) {
     const long long at = ((long long)t * batch + row) * hidden;
     const long long next = at + (long long)batch * hidden + unit;
     const real product = recurrent ? recurrent[(long long)row * hidden + unit]
         : row_times_column(hs + at, w_hh_t, hidden, hidden, unit);
-    const real pre = hs[next] + product + bias[unit];
+    const real pre = hs[next] + product;
     hs[next] = relu ? (pre < 0 ? (real)0 : pre) : tanh_(pre);
 }
 
@@ -170,17 +171,17 @@ __device__ void rnn_backward_unit(
         : dh_next[(long long)row * hidden + unit];
     const real dh = from_next + d_out[state];
     const real h = hs[state + (long long)batch * hidden];
-    d_pre[state] = relu ? dh * (real)(h > 0) : (1 - h * h) * dh;
+    d_pre[state] = relu ? dh * (real)(h > 0) : dh * (1 - h * h);
 }
 
 // ------------------------------------------------------- one step: rows * hidden threads
 // The rows below `rows` run step t; next_rows ran step t + 1 (0 after the last step).
 
 extern "C" __global__ void lstm_forward(
-        real* gates, const real* recurrent, const real* w_hh_t, const real* bias,
-        real* hs, real* cs, real* tanh_c, int t, int rows, int batch, int hidden) {
+        real* gates, const real* recurrent, const real* w_hh_t, real* hs, real* cs,
+        real* tanh_c, int t, int rows, int batch, int hidden) {
     FOR_EACH_UNIT((long long)rows * hidden)
-        lstm_forward_unit(gates, recurrent, w_hh_t, bias, hs, cs, tanh_c, t, index / hidden,
+        lstm_forward_unit(gates, recurrent, w_hh_t, hs, cs, tanh_c, t, index / hidden,
                           index % hidden, batch, hidden);
 }
 
@@ -196,10 +197,10 @@ extern "C" __global__ void lstm_backward(
 }
 
 extern "C" __global__ void gru_forward(
-        real* gates, const real* recurrent, const real* w_hh_t, const real* bias,
-        const real* b_hn, real* hs, real* hn, int t, int rows, int batch, int hidden) {
+        real* gates, const real* recurrent, const real* w_hh_t, const real* b_hn, real* hs,
+        real* hn, int t, int rows, int batch, int hidden) {
     FOR_EACH_UNIT((long long)rows * hidden)
-        gru_forward_unit(gates, recurrent, w_hh_t, bias, b_hn, hs, hn, t, index / hidden,
+        gru_forward_unit(gates, recurrent, w_hh_t, b_hn, hs, hn, t, index / hidden,
                          index % hidden, batch, hidden);
 }
 
@@ -215,11 +216,11 @@ extern "C" __global__ void gru_backward(
 }
 
 extern "C" __global__ void rnn_forward(
-        real* hs, const real* recurrent, const real* w_hh_t, const real* bias, int relu,
-        int t, int rows, int batch, int hidden) {
+        real* hs, const real* recurrent, const real* w_hh_t, int relu, int t, int rows,
+        int batch, int hidden) {
     FOR_EACH_UNIT((long long)rows * hidden)
-        rnn_forward_unit(hs, recurrent, w_hh_t, bias, relu, t, index / hidden, index % hidden,
-                         batch, hidden);
+        rnn_forward_unit(hs, recurrent, w_hh_t, relu, t, index / hidden, index % hidden, batch,
+                         hidden);
 }
 
 extern "C" __global__ void rnn_backward(
@@ -238,11 +239,11 @@ extern "C" __global__ void rnn_backward(
 // steps of each row (working order). The product is computed here (w_hh_t / w_hh).
 
 extern "C" __global__ void lstm_forward_sequence(
-        real* gates, const real* w_hh_t, const real* bias, real* hs, real* cs, real* tanh_c,
-        const int* lengths, int batch, int hidden) {
+        real* gates, const real* w_hh_t, real* hs, real* cs, real* tanh_c, const int* lengths,
+        int batch, int hidden) {
     FOR_EACH_ROW for (int t = 0; t < lengths[row]; ++t) {
         FOR_EACH_UNIT_OF_ROW
-            lstm_forward_unit(gates, nullptr, w_hh_t, bias, hs, cs, tanh_c, t, row, unit, batch,
+            lstm_forward_unit(gates, nullptr, w_hh_t, hs, cs, tanh_c, t, row, unit, batch,
                               hidden);
         __syncthreads();  // h_t complete before step t + 1 reads it
     }
@@ -261,12 +262,11 @@ extern "C" __global__ void lstm_backward_sequence(
 }
 
 extern "C" __global__ void gru_forward_sequence(
-        real* gates, const real* w_hh_t, const real* bias, const real* b_hn, real* hs, real* hn,
+        real* gates, const real* w_hh_t, const real* b_hn, real* hs, real* hn,
         const int* lengths, int batch, int hidden) {
     FOR_EACH_ROW for (int t = 0; t < lengths[row]; ++t) {
         FOR_EACH_UNIT_OF_ROW
-            gru_forward_unit(gates, nullptr, w_hh_t, bias, b_hn, hs, hn, t, row, unit, batch,
-                             hidden);
+            gru_forward_unit(gates, nullptr, w_hh_t, b_hn, hs, hn, t, row, unit, batch, hidden);
         __syncthreads();
     }
 }
@@ -284,11 +284,10 @@ extern "C" __global__ void gru_backward_sequence(
 }
 
 extern "C" __global__ void rnn_forward_sequence(
-        real* hs, const real* w_hh_t, const real* bias, int relu, const int* lengths, int batch,
-        int hidden) {
+        real* hs, const real* w_hh_t, int relu, const int* lengths, int batch, int hidden) {
     FOR_EACH_ROW for (int t = 0; t < lengths[row]; ++t) {
         FOR_EACH_UNIT_OF_ROW
-            rnn_forward_unit(hs, nullptr, w_hh_t, bias, relu, t, row, unit, batch, hidden);
+            rnn_forward_unit(hs, nullptr, w_hh_t, relu, t, row, unit, batch, hidden);
         __syncthreads();
     }
 }

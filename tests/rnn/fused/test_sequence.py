@@ -1,5 +1,6 @@
-"""Fused sequence ops against the composed reference (rnn.unroll over rnn.cells):
-outputs, final states and every gradient; gradcheck; check_fused; errors; devices."""
+"""rnn.fused.sequence, the functional API, against the composed reference (rnn.unroll over
+rnn.cells): outputs, final states and every gradient; gradcheck; errors; edge inputs;
+devices; a layer's two directions."""
 
 import warnings
 
@@ -9,11 +10,10 @@ from hypothesis import given
 
 import engine
 import rnn
-from engine import Tensor
+from engine import Tensor, backend
 from rnn import fused
 from rnn.cells import gru_cell, lstm_cell
-from tests.rnn.common import make_layer
-from tests.rnn.fused_common import KINDS, assert_same, composed, configs, problem, results
+from tests.rnn.fused.common import KINDS, assert_same, composed, configs, problem, results
 
 # ---------------------------------------------------------------- fused == composed
 
@@ -92,38 +92,12 @@ def test_gradcheck(kind, reverse, kernel_way):
     count = len(state)
 
     def run(x, *rest):
-        out, final = fused.run_direction(KINDS[kind][0], x, rest[0] if count == 1
+        out, final = fused.run_direction(KINDS[kind].function, x, rest[0] if count == 1
                                          else rest[:count], rest[count:], [4, 2, 3], reverse)
         finals = final if isinstance(final, tuple) else (final,)
         return engine.concatenate([t.reshape(-1) for t in (out, *finals)])
 
     assert engine.gradcheck(run, [x, *state, *weights])
-
-
-# ---------------------------------------------------------------- check_fused
-
-
-@pytest.mark.parametrize("layer", [
-    lambda: rnn.LSTM(3, 4, num_layers=2, bidirectional=True, rng=np.random.default_rng(0)),
-    lambda: rnn.GRU(3, 4, num_layers=2, dtype="float64", rng=np.random.default_rng(0)),
-    lambda: rnn.RNN(3, 4, nonlinearity="relu", bias=False, bidirectional=True,
-                    rng=np.random.default_rng(0)),
-    lambda: rnn.LSTMCell(3, 4, rng=np.random.default_rng(0)),
-])
-def test_check_fused_on_layers_and_cells(layer, kernel_way):
-    errors = fused.check_fused(layer(), seq_len=5, batch_size=3)
-    assert errors and all(e < 1e-4 for e in errors.values())
-
-
-def test_check_fused_reports_a_mismatch(monkeypatch):
-    right = fused._direction
-
-    def wrong(step, inputs, state, weights, lengths, reverse, pre_x=None):
-        return right(step, inputs, state, weights, lengths, False, pre_x)  # reverse ignored
-
-    monkeypatch.setattr(fused, "_direction", wrong)
-    with pytest.raises(AssertionError, match="8 mismatches; worst: gru reverse=True: "):
-        fused.check_fused("gru")
 
 
 # ---------------------------------------------------------------- errors
@@ -143,6 +117,60 @@ def test_bad_inputs_name_what_was_expected():
         fused.run_direction(lambda x, s, *w: s, x, h0, (w_ih, w_hh, None, None))
     with pytest.raises(TypeError, match="float dtypes"):
         fused.gru_sequence(x.astype("float32"), None, w_ih[:12], w_hh[:12])
+    with pytest.raises(ValueError, match=r"T >= 1.*got x \(0, 2, 2\)"):
+        fused.lstm_sequence(x[:0], h0, c0, w_ih, w_hh)
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_a_state_of_another_dtype_is_refused_as_on_the_composed_path(kind):
+    """An int64 (or float32) h0 with float64 weights: the composed reference refuses it
+    (PyTorch's rule: a state is never cast), and so does the fused path, with the same
+    error, before any work (it once ran the op on an int64 state buffer)."""
+    x, state, weights, _ = problem(kind, 3, 2, 2, 4, "float64", True, seed=8)
+    for dtype in ("int64", "float32"):
+        odd = [state[0].to(dtype).detach(), *state[1:]]
+        odd = odd[0] if len(odd) == 1 else tuple(odd)
+        for direction in (fused.run_direction, rnn.run_direction):
+            with pytest.raises(RuntimeError, match=f"must have the weights' dtype float64; "
+                                                   f"got {dtype}"):
+                direction(KINDS[kind].function, x, odd, weights)
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_an_empty_batch_agrees_with_the_composed_path(kind, kernel_way):
+    """B = 0: empty outputs and final states, zero weight gradients, as the composed path
+    (and PyTorch) give: the fused path once failed to reshape, and would launch an empty
+    CUDA grid."""
+    x, state, weights, upstream = problem(kind, 4, 0, 2, 3, "float64", True, seed=9)
+    for lengths in (None, []):
+        args = (kind, x, state, weights, upstream, lengths, True)
+        got, want = results(fused.run_direction, *args), results(composed, *args)
+        assert_same(got, want, "float64")
+        assert got[0].shape == (4, 0, 3) and not any(g.any() for g in got)
+
+
+def test_padding_of_any_value_reaches_no_result_through_the_cell_states(kernel_way):
+    """lstm_sequence(cell_states=True): NaN in x's padded steps and in the upstream gradient
+    of the padded cell states changes nothing (the op never reads either)."""
+    x, (h0, c0), weights, _ = problem("lstm", 5, 3, 2, 4, "float64", True, seed=10)
+    lengths, padded = [5, 2, 4], np.arange(5)[:, None] >= np.array([5, 2, 4])
+    runs = []
+    for fill in (0.0, np.nan):
+        data = x.numpy().copy()
+        data[padded] = fill
+        d_cs = np.random.default_rng(4).standard_normal((5, 3, 4))
+        d_cs[padded] = fill
+        xt = Tensor(data, requires_grad=True)
+        for t in (h0, c0, *weights):
+            t.grad = None
+        out, h_n, c_n, cs = fused.lstm_sequence(xt, h0, c0, *weights, lengths=lengths,
+                                                cell_states=True)
+        cs.backward(Tensor(d_cs))
+        runs.append([cs.numpy(), c_n.numpy(), xt.grad.numpy()]
+                    + [t.grad.numpy() for t in (h0, c0, *weights)])
+    for want, got in zip(*runs):
+        assert np.isfinite(want).all()
+        np.testing.assert_array_equal(got, want)
 
 
 # ---------------------------------------------------------------- devices
@@ -157,6 +185,22 @@ def test_fused_on_device_matches_cpu(kind, device):
     got = results(fused.run_direction, kind, *problem(**config, device=device)[:4], *args)
     assert_same(got, want, "float64")
     fused.check_fused(kind, device=device, dtype="float32")
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not engine.cuda_available(),
+                    reason=backend.cuda_unavailable_reason() or "needs a CUDA GPU")
+@pytest.mark.skipif(engine.backend.device_count() < 2, reason="needs two CUDA GPUs")
+def test_the_fused_ops_run_on_the_gpu_of_their_inputs():
+    """cuda:1: the kernels launch with the inputs' GPU current (not device 0)."""
+    config = dict(kind="lstm", steps=5, batch=3, inputs=2, hidden=4, dtype="float64",
+                  bias=True, seed=11)
+    want = results(fused.run_direction, "lstm", *problem(**config)[:4], [5, 2, 4], True)
+    for way in fused.WAYS:
+        with fused.use_way(way):
+            got = results(fused.run_direction, "lstm",
+                          *problem(**config, device="cuda:1")[:4], [5, 2, 4], True)
+        assert_same(got, want, "float64")
 
 
 # ---------------------------------------------------------------- a layer's directions
@@ -176,7 +220,7 @@ def test_run_layer_matches_the_composed_layer(kind, directions, kernel_way):
     def run(layer_function):
         for leaf in leaves:
             leaf.grad = None
-        outputs, finals = layer_function(KINDS[kind][0], x, states, weights, [5, 2, 4])
+        outputs, finals = layer_function(KINDS[kind].function, x, states, weights, [5, 2, 4])
         total = sum((o * o).sum() for o in outputs)
         for final in finals:
             total = total + sum((f * f).sum() for f in (final if isinstance(final, tuple)
@@ -195,40 +239,3 @@ def test_run_layer_matches_the_composed_layer(kind, directions, kernel_way):
     _, want = run(rnn.run_layer)
     assert_same(got, want, "float64")
     assert products == 1
-
-
-@pytest.mark.parametrize("lengths, reverse", [(None, False), (None, True), ([3, 1, 2], False),
-                                              ([3, 1, 2], True)])
-def test_the_op_takes_its_projection_as_its_working_slab(lengths, reverse):
-    """pre_x becomes the slab the gates are written over (in place when contiguous), in the
-    working order and scaled; a strided one is copied instead."""
-    from rnn.fused_layout import SequenceLayout
-    from rnn.fused_ops import _working_slab
-
-    rng = np.random.default_rng(0)
-    layout = SequenceLayout(lengths, 3, 3, reverse)
-    pre_x, scale = rng.standard_normal((3, 3, 8)), rng.standard_normal(8)
-    want = layout.to_work(pre_x.copy()) * scale
-    slab = _working_slab(pre_x, layout, scale)
-    assert slab is pre_x
-    np.testing.assert_array_equal(slab, want)
-    strided = rng.standard_normal((3, 3, 16))[..., ::2]
-    want = layout.to_work(strided.copy()) * scale
-    slab = _working_slab(strided, layout, scale)
-    assert slab.flags.c_contiguous and not np.shares_memory(slab, strided)
-    np.testing.assert_array_equal(slab, want)
-
-
-@pytest.mark.parametrize("kind", sorted(KINDS))
-def test_a_retained_graph_gives_the_same_gradients_twice(kind, kernel_way):
-    """The ops reuse their input's memory (the projection) for their own buffers: a second
-    backward through a retained graph must still see what the first one saw."""
-    layer = make_layer(kind, 3, 4, bidirectional=True)
-    x = engine.randn(5, 2, 3, rng=np.random.default_rng(1), dtype="float64")
-    output, _ = layer(x, lengths=[5, 3])
-    loss = (output * output).sum()
-    loss.backward(retain_graph=True)
-    first = [p.grad.numpy().copy() for p in layer.parameters()]
-    loss.backward()
-    for once, twice in zip(first, [p.grad.numpy() for p in layer.parameters()]):
-        np.testing.assert_allclose(twice, 2 * once, rtol=1e-12, atol=1e-14)

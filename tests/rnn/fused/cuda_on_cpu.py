@@ -7,12 +7,14 @@ faithful for kernels whose threads never wait for each other. A kernel that call
 ``__syncthreads()`` gets a real thread per CUDA thread of a block instead (blocks one after
 another), and ``__syncthreads()`` is a ``std::barrier`` of the block's threads.
 
-``cpu_kernel(source, name)`` has the signature of ``rnn.fused_kernels``' ``compile``: it
-returns a kernel callable as ``kernel(grid, block, args)``, as a CuPy RawKernel is. It
-checks what CuPy would not: every pointer argument is a C-contiguous NumPy array of the
-kernel's dtype (int32 for ``int*``), or None; every ``int`` argument is a ``numpy.int32``
-(CuPy sends a Python int as 64 bits); no launch is empty (CUDA refuses a grid of 0); and
-no array passed as ``const`` changed.
+``cpu_kernel(source, name)`` has the signature of the ``compile`` that
+``rnn.fused.cuda.CudaSteps`` takes: it returns a kernel callable as
+``kernel(grid, block, args)``, as a CuPy RawKernel is. It checks what CuPy would not: every
+pointer argument is a C-contiguous NumPy array of the kernel's dtype (int32 for ``int*``),
+or ``numpy.intp(0)`` for NULL (never None, which some CuPy versions send as a garbage
+address: cupy/cupy#9046); every ``int`` argument is a ``numpy.int32`` (CuPy sends a Python
+int or a numpy.int64 as 64 bits); no launch is empty (CUDA refuses a grid of 0); and no
+array passed as ``const`` changed.
 """
 
 import ctypes
@@ -142,8 +144,11 @@ class CpuKernel:
                     raise TypeError(f"{where}: expected numpy.int32 for {kind}; got "
                                     f"{type(arg).__name__}")
                 values.append(int(arg))
+            elif type(arg) is np.intp and arg == 0:
+                values.append(None)  # NULL, as rnn.fused.cuda passes it
             elif arg is None:
-                values.append(None)
+                raise TypeError(f"{where}: None for a pointer: CuPy may send it as a garbage "
+                                "address (cupy/cupy#9046); pass numpy.intp(0) for NULL")
             else:
                 dtype = np.dtype(np.int32) if kind.replace("const ", "") == "int*" else self.dtype
                 if not (isinstance(arg, np.ndarray) and arg.flags.c_contiguous
@@ -166,5 +171,5 @@ class CpuKernel:
 
 
 def cpu_kernel(source, name, launch=None):
-    """``rnn.fused_kernels``' ``compile``: the kernel ``name`` of ``source``, on the CPU."""
+    """A ``compile`` for ``rnn.fused.cuda``: the kernel ``name`` of ``source``, on the CPU."""
     return CpuKernel(source, name, launch)

@@ -1,0 +1,72 @@
+"""rnn.fused.steps: the sigmoid-by-half helper, and each step method taking only what it
+reads (the CUDA wrappers take the rest)."""
+
+import ast
+import inspect
+import textwrap
+import warnings
+
+import numpy as np
+import pytest
+
+from rnn.cells import CELL_KINDS
+from rnn.fused.cuda import CudaSteps
+from rnn.fused.steps import ArraySteps, GateRows, sigmoid_from_half
+
+STEPS = [f"{kind}_{pass_}" for kind in ("lstm", "gru", "rnn") for pass_ in ("forward",
+                                                                          "backward")]
+
+
+def test_sigmoid_from_half_is_the_sigmoid_and_never_overflows():
+    a = np.array([-1000.0, -30.0, -1.0, 0.0, 2.0, 30.0, 1000.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = sigmoid_from_half(np.tanh(a / 2))
+    with np.errstate(over="ignore"):  # exp(1000) is inf: the textbook form overflows
+        want = 1 / (1 + np.exp(-a))
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15)  # absolute near 0
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gru"])
+def test_gate_rows_treat_each_gate_of_a_slab_by_its_activation(kind):
+    """One pass over the whole (b, G*H) slab: sigmoid_from_half on the sigmoid gates' rows
+    (tanh left on the others), and each gate's slope from its value."""
+    record, hidden = CELL_KINDS[kind], 3
+    rows = GateRows(np, record, hidden, np.float64)
+    pre = np.random.default_rng(0).standard_normal((2, record.gates * hidden)) * 4
+    halved = pre * np.repeat([0.5 if a == "sigmoid" else 1.0 for a in record.activations],
+                             hidden)
+    values = rows.activate(np.tanh(halved))
+    slopes = rows.slopes(values, out=np.empty_like(values))
+    for k, activation in enumerate(record.activations):
+        block = slice(k * hidden, (k + 1) * hidden)
+        a, y, slope = pre[:, block], values[:, block], slopes[:, block]
+        if activation == "sigmoid":
+            np.testing.assert_allclose(y, 1 / (1 + np.exp(-a)), rtol=1e-12)
+            np.testing.assert_allclose(slope, np.exp(-a) / (1 + np.exp(-a)) ** 2, rtol=1e-9)
+        else:
+            np.testing.assert_allclose(y, np.tanh(a), rtol=1e-12)
+            np.testing.assert_allclose(slope, 1 / np.cosh(a) ** 2, rtol=1e-9, atol=1e-15)
+
+
+@pytest.mark.parametrize("name", STEPS)
+def test_each_array_step_reads_every_argument_it_takes(name):
+    """The step interface: keyword arguments, each one read in the method's body."""
+    method = getattr(ArraySteps, name)
+    parameters = inspect.signature(method).parameters
+    assert all(p.kind is p.KEYWORD_ONLY for n, p in parameters.items() if n != "self")
+    body = ast.parse(textwrap.dedent(inspect.getsource(method)))
+    read = {node.id for node in ast.walk(body) if isinstance(node, ast.Name)}
+    assert set(parameters) - {"self"} <= read
+
+
+@pytest.mark.parametrize("name", STEPS)
+def test_the_cuda_wrappers_take_the_array_steps_arguments_and_the_products(name):
+    """The same keywords, plus what the kernels take for their own product (the weights,
+    and for backward the rows of the next step), all optional there."""
+    array_side = set(inspect.signature(getattr(ArraySteps, name)).parameters) - {"self"}
+    cuda_side = inspect.signature(getattr(CudaSteps, name)).parameters
+    extra = {"w_hh_t"} if name.endswith("forward") else {"w_hh", "next_rows"}
+    assert set(cuda_side) - {"self"} == array_side | extra
+    assert all(cuda_side[n].default is not inspect.Parameter.empty
+               for n in extra | ({"recurrent"} & array_side))
