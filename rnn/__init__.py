@@ -21,8 +21,10 @@ Modules: cells (one step), unroll (the loop over time), recurrent (RNN, LSTM, GR
 layers), bidirectional, masks (padding), packing (PyTorch's PackedSequence over the
 padding), attention (dot-product, additive, PyTorch's scaled_dot_product_attention),
 multihead (PyTorch's MultiheadAttention), transformer (PyTorch's Transformer layers),
-positional (positional encodings), fused (whole-sequence ops: one autograd node per
-layer and direction), examples (a user-defined cell: ``from rnn.examples import SkipLSTMCell``).
+positional (positional encodings), tracing (every step's gates and states, and the
+gradient reaching each step's state: ``rnn.trace``, ``rnn.state_gradients``), fused
+(whole-sequence ops: one autograd node per layer and direction), examples (a user-defined
+cell: ``from rnn.examples import SkipLSTMCell``).
 """
 
 from rnn import attention, fused, masks, multihead, packing, positional, transformer
@@ -58,6 +60,7 @@ from rnn.packing import (
 )
 from rnn.positional import LearnedPositionalEncoding, PositionalEncoding
 from rnn.recurrent import GRU, LSTM, RNN
+from rnn.tracing import state_gradients, trace
 from rnn.transformer import (
     Transformer,
     TransformerDecoder,
@@ -79,5 +82,5 @@ __all__ = [
     "detach_state", "gru_cell", "lengths_to_mask", "lstm_cell", "lstm_projected_cell", "masks",
     "PackedSequence", "pack_padded_sequence", "pack_sequence", "packing", "pad_packed_sequence",
     "pad_sequence", "reverse_padded", "rnn_relu_cell", "rnn_tanh_cell", "run_direction",
-    "run_layer", "unroll",
+    "run_layer", "unroll", "state_gradients", "trace",
 ]
