@@ -218,10 +218,39 @@ def raw_kernel(code, name, options=()):
     return get_cupy().RawKernel(code, name, options=options)
 
 
+def _row_index(index, target, values):
+    """The integer array of an index that picks whole rows of ``target`` (``a[rows]``,
+    ``a[rows, ...]``) with ``values`` of shape ``rows.shape + target.shape[1:]``, else None."""
+    if isinstance(index, tuple):
+        index = index[0] if len(index) == 1 or len(index) == 2 and index[1] is Ellipsis else None
+    if not (isinstance(index, np.ndarray) and index.dtype.kind in "iu"):
+        return None
+    if np.shape(values) != index.shape + target.shape[1:] or not index.size or (
+            index.min() < -len(target) or index.max() >= len(target)):  # add.at raises
+        return None
+    return index
+
+
+def _add_rows(target, rows, values):
+    """``target[rows] += values``, repeated rows accumulating, as NumPy's ``add.at`` does but
+    without its per-element loop (which dominates an embedding's backward): sort the rows,
+    sum each run of equal ones in their order (``add.reduceat``), add each sum once."""
+    rows = rows.ravel() % target.shape[0]  # negative rows count from the end
+    values = values.reshape(rows.size, *target.shape[1:])
+    order = np.argsort(rows, kind="stable")
+    sorted_rows = rows[order]
+    starts = np.flatnonzero(np.concatenate(([True], sorted_rows[1:] != sorted_rows[:-1])))
+    target[sorted_rows[starts]] += np.add.reduceat(values[order], starts, axis=0)
+
+
 def scatter_add(target, index, values):
     """``target[index] += values`` in place, repeated indices accumulating."""
     if isinstance(target, np.ndarray):
-        np.add.at(target, index, values)
+        rows = _row_index(index, target, values)
+        if rows is None:
+            np.add.at(target, index, values)
+        else:
+            _add_rows(target, rows, values)
     else:
         import cupyx
 

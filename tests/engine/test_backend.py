@@ -6,6 +6,8 @@ import types
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import engine
 from engine import backend
@@ -38,6 +40,26 @@ def test_scatter_add_accumulates_repeats(device):
     backend.scatter_add(target, index, backend.to_device(np.array([1.0, 2.0, 3.0, 4.0]), device))
     np.testing.assert_array_equal(backend.to_numpy(target), [8.0, 0.0, 2.0, 0.0])
 
+
+
+@settings(max_examples=60)
+@given(rows=st.integers(1, 6), rest=st.lists(st.integers(1, 3), max_size=2),
+       index_shape=st.lists(st.integers(0, 5), min_size=1, max_size=2),
+       seed=st.integers(0, 2**16), with_ellipsis=st.booleans())
+def test_scatter_add_of_whole_rows_is_add_at(rows, rest, index_shape, seed, with_ellipsis):
+    """The sorted fast path for picked rows (an embedding's backward) adds exactly what
+    NumPy's add.at adds, negative and repeated rows included; other indices and rows out of
+    range go to add.at itself."""
+    rng = np.random.default_rng(seed)
+    index = rng.integers(-rows, rows, size=index_shape)
+    values = rng.standard_normal((*index_shape, *rest))
+    expected = rng.standard_normal((rows, *rest))
+    target = expected.copy()
+    np.add.at(expected, index, values)
+    backend.scatter_add(target, (index, Ellipsis) if with_ellipsis else index, values)
+    np.testing.assert_allclose(target, expected, rtol=1e-12, atol=1e-12)
+    with pytest.raises(IndexError):
+        backend.scatter_add(target, np.array([rows]), np.ones((1, *rest)))
 
 @pytest.mark.gpu
 @pytest.mark.skipif(not engine.cuda_available(), reason="needs CuPy and a CUDA GPU")

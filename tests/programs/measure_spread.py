@@ -2,11 +2,10 @@
 
     python -m tests.programs.measure_spread [NAME ...] [--seeds 10] [--jobs 2]
 
-For each program: one plain run, alone (its wall time, as the test runs it), and one
-run per seed 0..N-1, in which the random streams of Python, NumPy and torch are seeded with
-that number before the program starts and ``torch.manual_seed(s)``, where the
-program calls it, seeds ``s + seed`` instead: so a program that seeds itself
-(``--seed 1111``, ``torch.manual_seed(0)``) varies as much as one that does not. It
+For each program: one run as the test makes it (seed 0), alone, for its wall time, and one
+run per seed 0..N-1 (seeded.py: the random streams of Python, NumPy and torch seeded with
+that number before the program starts, and ``torch.manual_seed(s)``, where the program
+calls it, seeding ``s + seed``), ``jobs`` at a time. It
 prints, per program, the first and final losses over the seeds and the values to
 write into ``harness.PROGRAMS``: ``band`` (min, max of the final loss), ``min_drop``
 (the smallest first - final) and ``pytorch_seconds``.
@@ -19,26 +18,6 @@ import json
 import os
 import sys
 import tempfile
-
-HERE = os.path.abspath(__file__)
-
-
-def seeded_main(seed, script, args):
-    """Run ``script`` as __main__ with every random stream seeded from ``seed``."""
-    import random
-    import runpy
-
-    import numpy as np
-    import torch
-
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-    manual_seed = torch.manual_seed
-    torch.manual_seed = lambda s: manual_seed(int(s) + seed)
-    sys.argv = [script, *args]
-    sys.path[0] = os.getcwd()
-    runpy.run_path(script, run_name="__main__")
 
 
 def measure(program, seeds, jobs=1):
@@ -53,7 +32,7 @@ def measure(program, seeds, jobs=1):
 
         def seeded(seed):
             result = harness.run(program, os.path.join(tmp, f"seed{seed}"), "pytorch",
-                                 prefix=(HERE, "--seeded", str(seed)))
+                                 seed=seed)
             harness.check_ran(result)
             return result.losses()
 
@@ -73,9 +52,6 @@ def measure(program, seeds, jobs=1):
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["--seeded"]:
-        seeded_main(int(argv[1]), argv[2], argv[3:])
-        return 0
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("names", nargs="*", help="programs to measure (default: all)")
     parser.add_argument("--seeds", type=int, default=10)
