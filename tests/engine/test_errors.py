@@ -170,3 +170,37 @@ def test_more_bad_input_is_named(call, error, words):
         call()
     for word in words:
         assert word in str(info.value)
+
+
+X = engine.zeros(6, 4)
+
+
+@pytest.mark.parametrize("call, words", [
+    (lambda: engine.chunk(X, -2), ["chunk", "positive", "-2"]),  # issue 14: 6 pieces before
+    (lambda: engine.chunk(X, 0), ["chunk", "positive", "0"]),  # a ZeroDivisionError before
+    (lambda: engine.chunk(X, 2.5), ["chunk", "2.5"]),
+    (lambda: engine.split(X, 0), ["split", "positive", "0"]),
+    (lambda: engine.split(X, [2, 2]), ["split", "[2, 2]", "(6, 4)"]),
+    (lambda: X.narrow(0, 5, 3), ["narrow", "5", "3", "6"]),
+    (lambda: X.sum(dim=5), ["sum", "5", "2 dimensions"]),
+    (lambda: X.unsqueeze(9), ["unsqueeze", "9"]),
+    (lambda: X.transpose(0, 7), ["7", "2 dimensions"]),
+    (lambda: X.flatten(3), ["flatten", "3"]),
+    (lambda: X.movedim(0, 4), ["movedim", "4"]),
+    (lambda: X.squeeze(3), ["squeeze", "3"]),
+    (lambda: X.permute(0, 0), ["permute", "(0, 0)", "(6, 4)"]),
+    (lambda: X.roll(1, 4), ["roll", "4"]),
+    (lambda: X.unbind(2), ["unbind", "2"]),
+    (lambda: X.repeat(2), ["repeat", "(6, 4)"]),
+    (lambda: X.repeat_interleave(-1), ["repeat_interleave", "-1"]),
+    (lambda: X.expand(3, 4), ["expand", "3", "6"]),
+    (lambda: engine.stack([]), ["stack", "at least one"]),
+    (lambda: engine.cat([]), ["at least one"]),
+])
+def test_shape_ops_check_counts_sizes_and_axes(call, words):
+    """Every shape op checks its counts, sizes and axes and names what came (issue 14: a
+    negative chunk count gave 6 pieces, a zero one a ZeroDivisionError)."""
+    with pytest.raises(ValueError) as info:
+        call()
+    for word in words:
+        assert word in str(info.value), (word, str(info.value))

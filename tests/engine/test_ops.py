@@ -10,6 +10,7 @@ and float32 keeping its dtype), backward against float64 central differences
 several outputs (split, chunk) are checked on their pieces flattened and joined.
 """
 
+import warnings
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -437,3 +438,20 @@ def test_python_bools():
     assert engine.equal(x, x.clone()) is True and engine.equal(x, x[:1]) is False
     assert x.allclose(x + 1e-7) is True and engine.allclose(x, x + 1e-3) is False
     assert engine.allclose(x * np.nan, x * np.nan, equal_nan=True) is True
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_sigmoid_is_accurate_and_quiet_at_every_magnitude(dtype):
+    """sigmoid(a) = 1 / (1 + exp(-a)) to a few ulps against long-double arithmetic, from
+    -1000 to 1000, down to the smallest normal number (below it, where exp(-a) overflows,
+    the result is 0, as PyTorch's is), with no warning (the test fails on any), and
+    log(sigmoid(a)) finite wherever sigmoid(a) > 0."""
+    a = np.concatenate([np.linspace(-1000, 1000, 2001), np.linspace(-40, 40, 801)]).astype(dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        s = engine.sigmoid(engine.tensor(a)).numpy()
+    exact = (1 / (1 + np.exp(-a.astype(np.longdouble)))).astype(dtype)
+    np.testing.assert_allclose(s, exact, rtol=4 * np.finfo(dtype).eps,
+                               atol=np.finfo(dtype).tiny)
+    assert s.dtype == dtype and np.isnan(engine.sigmoid(engine.tensor([np.nan])).item())
+    assert np.all(np.isfinite(np.log(s[s > 0])))
