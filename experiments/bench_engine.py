@@ -18,7 +18,13 @@ Ratios: ours / PyTorch (same mode) and ours / NumPy forward arithmetic. Run:
 
 import argparse
 import statistics
+import sys
 import time
+from pathlib import Path
+
+if not __package__:  # run as a file (python experiments/NAME.py): the repository on the path
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    import experiments  # noqa: F401  (first: it asks for one BLAS thread before NumPy loads)
 
 import numpy as np
 
@@ -154,7 +160,8 @@ def format_table(rows):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m experiments.bench_engine",
+                                     description=__doc__.splitlines()[0])
     parser.add_argument("--length", type=int, default=1000, help="ops per chain")
     parser.add_argument("--repeats", type=int, default=7, help="runs per median")
     parser.add_argument("--sizes", type=int, nargs="+", default=[1, 16], help="tensor sizes")

@@ -8,13 +8,16 @@ in this process, interleaved, median over ``--repeats`` steps:
     fused        the rnn.LSTM / rnn.GRU layer as it comes (fused=True: one autograd node)
     arrays, gates, step, sequence
                  on the GPU, the fused layer with its steps run each way of
-                 rnn.fused_kernels (fused takes "sequence" or "gates" by size)
+                 rnn.fused.WAYS (fused takes "sequence" or "gates" by size)
     composed     the rnn.LSTM / rnn.GRU layer with fused=False (unroll over the cells)
     torch        PyTorch's nn.LSTM / nn.GRU, cuDNN on the GPU (when PyTorch is installed)
     torch cells  a Python loop over nn.LSTMCell / nn.GRUCell (when PyTorch is installed)
 
 Shapes are (B, T, I, H). Threads: ``--threads`` (default 2) for BLAS (threadpoolctl,
-or the environment variables read when NumPy loads) and for PyTorch. Then the peak
+or the environment variables read when NumPy loads) and for PyTorch. On the GPU, TF32 is
+turned off in PyTorch's cuDNN and cuBLAS (cuDNN's default is on, and our side computes
+in full FP32; ``--allow-tf32`` keeps PyTorch's defaults), and the header names the GPU,
+the cuDNN version and the precision flags as read back. Then the peak
 memory of a fused training step (tracemalloc, CPU) at two sequence lengths, and the
 memory per time step it implies. Run:
 
@@ -29,13 +32,18 @@ import os
 import statistics
 import sys
 import time
+from pathlib import Path
+
+if not __package__:  # run as a file (python experiments/NAME.py): the repository on the path
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    import experiments  # noqa: F401  (first: it asks for one BLAS thread before NumPy loads)
 
 from experiments import THREAD_VARIABLES
 
 SHAPES = [(1, 20, 8, 16), (32, 50, 64, 128), (32, 50, 64, 256), (64, 100, 128, 512),
           (256, 100, 256, 1024)]
 CPU_SHAPES = 3  # the last two take minutes on a CPU: --all includes them
-GPU_WAYS = ("arrays", "gates", "step", "sequence")  # rnn.fused_kernels' ways, timed apart
+GPU_WAYS = ("arrays", "gates", "step", "sequence")  # rnn.fused.WAYS, timed apart
 GPU_TARGETS = dict(zip(SHAPES, (0.5, 1.0, 1.5, 1.5, 1.0)))  # fused LSTM / cuDNN, at most
 
 
@@ -69,7 +77,7 @@ def ours(kind, shape, device, fused, way=None):
 
     import engine
     import rnn
-    from rnn import fused_kernels
+    from rnn.fused import use_way
 
     batch, steps, inputs, hidden = shape
     rng = np.random.default_rng(0)
@@ -81,7 +89,7 @@ def ours(kind, shape, device, fused, way=None):
     def step():
         for p in params:
             p.grad = None
-        with fused_kernels.use_way(way) if way else contextlib.nullcontext():
+        with use_way(way) if way else contextlib.nullcontext():
             output, _ = layer(x)
             output.sum().backward()
 
@@ -128,6 +136,58 @@ def median_ms(steps, repeats, synchronize, clock=time.perf_counter):
             if round_:
                 times[name].append(clock() - start)
     return {name: statistics.median(t) * 1e3 for name, t in times.items()}
+
+
+# ---------------------------------------------------------------- GPU precision
+
+
+def full_fp32(torch):
+    """Turn TF32 off in PyTorch's cuDNN and cuBLAS, so that cuDNN computes in FP32 as our
+    kernels do: PyTorch's fp32_precision settings where they exist (PyTorch 2.9 and later,
+    which refuse a mix of the two APIs), else the allow_tf32 flags."""
+    b = torch.backends
+    if hasattr(b, "fp32_precision"):
+        for settings in (b, b.cuda.matmul, b.cudnn, getattr(b.cudnn, "rnn", None),
+                         getattr(b.cudnn, "conv", None)):
+            if settings is not None:
+                settings.fp32_precision = "ieee"
+    else:
+        b.cudnn.allow_tf32 = False
+        b.cuda.matmul.allow_tf32 = False
+
+
+def precision_flags(torch):
+    """PyTorch's float32 precision settings as read back, in words."""
+    b = torch.backends
+    if hasattr(b, "fp32_precision"):
+        reads = {"fp32_precision": lambda: b.fp32_precision,
+                 "matmul": lambda: b.cuda.matmul.fp32_precision,
+                 "cudnn": lambda: b.cudnn.fp32_precision,
+                 "cudnn.rnn": lambda: b.cudnn.rnn.fp32_precision}
+    else:
+        reads = {"cudnn.allow_tf32": lambda: b.cudnn.allow_tf32,
+                 "matmul.allow_tf32": lambda: b.cuda.matmul.allow_tf32}
+    words = []
+    for name, read in reads.items():
+        try:
+            words.append(f"{name}={read()}")
+        except (AttributeError, RuntimeError) as error:  # a setting this PyTorch lacks
+            words.append(f"{name}=<{type(error).__name__}>")
+    return " ".join(words)
+
+
+def gpu_header(cupy, torch):
+    """A line naming the GPU, CuPy's TF32 setting, the cuDNN version and PyTorch's float32
+    precision flags (torch None: no PyTorch)."""
+    device = cupy.cuda.Device()
+    name = cupy.cuda.runtime.getDeviceProperties(device.id)["name"]
+    name = name.decode() if isinstance(name, bytes) else name
+    line = (f"GPU {device.id}: {name}, compute capability {device.compute_capability}; "
+            f"CuPy {cupy.__version__}, CUPY_TF32={os.environ.get('CUPY_TF32', '0')}")
+    if torch is not None:
+        line += (f"; PyTorch {torch.__version__}, cuDNN {torch.backends.cudnn.version()}, "
+                 f"{precision_flags(torch)}")
+    return line
 
 
 # ---------------------------------------------------------------- memory
@@ -188,6 +248,8 @@ def main(argv=None):
                              "comparable only with --threads 1 (CPU only)")
     parser.add_argument("--memory", nargs=2, type=int, default=[50, 100], metavar="T",
                         help="two sequence lengths for the memory per step (0 0: skip)")
+    parser.add_argument("--allow-tf32", action="store_true",
+                        help="keep PyTorch's TF32 defaults on the GPU (cuDNN's is on)")
     args = parser.parse_args(argv)
     threads = limit_threads(args.threads)
 
@@ -211,12 +273,16 @@ def main(argv=None):
             threads += f"; PyTorch {torch.__version__}: {torch.get_num_threads()} threads"
     torch_device = args.device if torch is not None and (
         args.device == "cpu" or torch.cuda.is_available()) else None
+    if torch_device == "cuda" and not args.allow_tf32:
+        full_fp32(torch)
     shapes = args.shapes or SHAPES[:None if args.all or args.device == "cuda" else CPU_SHAPES]
 
     clock = time.perf_counter if args.clock == "wall" else time.process_time
     print(f"training step (forward + backward of output.sum()), float32, {args.device}, median "
           f"of {args.repeats} ({args.clock} clock); threads: {args.threads} ({threads}); "
           f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    if args.device == "cuda":
+        print(gpu_header(cupy, torch if torch_device else None))
     if args.device == "cpu" and args.clock == "wall" and (
             os.getloadavg()[0] + args.threads > os.cpu_count()):
         print("warning: other work is running: wall times of multi-threaded steps are unreliable "

@@ -27,13 +27,28 @@ import functools
 import hashlib
 import math
 import platform
+import sys
 from pathlib import Path
+
+if not __package__:  # run as a file (python experiments/NAME.py): the repository on the path
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    import experiments  # noqa: F401  (first: it asks for one BLAS thread before NumPy loads)
 
 import numpy as np
 
 import engine
 import nn
-from experiments.common import Run, SequenceModel, base_parser, draw, figure, save_figure
+from experiments.common import (
+    Run,
+    SequenceModel,
+    base_parser,
+    draw,
+    existing_file,
+    figure,
+    integer,
+    number,
+    save_figure,
+)
 
 LOG2 = math.log(2)
 
@@ -129,39 +144,53 @@ def parser():
     p = base_parser("char_lm", __doc__, steps=1000, models=["lstm"], hidden_size=256,
                     batch_size=32, lr=4e-3, clip=5.0, eval_every=100, checkpoint_every=100)
     add = p.add_argument
-    add("--data", metavar="FILE", help="UTF-8 text to train on (default: pydoc_data.topics)")
-    add("--seq-len", type=int, default=64,
+    add("--data", metavar="FILE", type=existing_file,
+        help="UTF-8 text to train on (default: pydoc_data.topics)")
+    add("--seq-len", type=integer(1), default=64,
         help="characters per chunk: how far back each backward pass reaches (default: %(default)s)")
-    add("--num-layers", type=int, default=1, help="stacked recurrent layers (default: %(default)s)")
-    add("--eval-streams", type=int, default=64,
+    add("--num-layers", type=integer(1), default=1,
+        help="stacked recurrent layers (default: %(default)s)")
+    add("--eval-streams", type=integer(1), default=64,
         help="parallel streams the held-out text is read in (default: %(default)s)")
-    add("--sample-chars", type=int, default=400,
+    add("--sample-chars", type=integer(0), default=400,
         help="characters per sample printed at the end (default: %(default)s)")
-    add("--prime-chars", type=int, default=200,
+    add("--prime-chars", type=integer(1), default=200,
         help="held-out characters the model reads before sampling (default: %(default)s)")
-    add("--temperatures", type=float, nargs="+", default=[0.5, 1.0],
+    add("--temperatures", type=number(0), nargs="+", default=[0.5, 1.0],
         help="sampling temperatures (default: %(default)s)")
     return p
 
 
+SAMPLING = ("sample_chars", "prime_chars", "temperatures")  # used after training only: a
+# resumed run may change them and still ends as an uninterrupted run with them would
+
+
 def main(argv=None):
-    args = parser().parse_args(argv)
-    text, source = load_text(args.data)
+    p = parser()
+    args = p.parse_args(argv)
+    try:
+        text, source = load_text(args.data)
+    except UnicodeDecodeError as error:
+        p.error(f"argument --data: expected UTF-8 text, got {args.data!r} ({error})")
     vocab = sorted(set(text))
     V = len(vocab)
     ids = encode(text, vocab)
     split = int(0.9 * len(ids))
     train, test = ids[:split], ids[split:]
-    run = Run("char_lm", args, corpus=source, corpus_chars=len(text), vocab_size=V,
+    train_streams = streams(train, args.batch_size)  # (B, L)
+    chunks = (train_streams.shape[1] - 1) // args.seq_len
+    if chunks < 1:
+        p.error(f"arguments --batch-size and --seq-len: {len(train)} training characters are "
+                f"too few for {args.batch_size} streams of {args.seq_len} + 1 characters")
+    if len(test) < 2 * args.eval_streams:
+        p.error(f"argument --eval-streams: expected at most {len(test) // 2} streams of two "
+                f"or more of the {len(test)} held-out characters, got {args.eval_streams}")
+    run = Run("char_lm", args, resume_may_change=SAMPLING, corpus=source,
+              corpus_chars=len(text), vocab_size=V,
               corpus_sha256=hashlib.sha256(text.encode("utf-8")).hexdigest())
     models = {k: CharLM(k, V, args.hidden_size, args.num_layers, args.batch_size, rng=run.rng)
               .to(run.device) for k in args.models}
     optimizers = {k: nn.optim.Adam(m.parameters(), lr=args.lr) for k, m in models.items()}
-    train_streams = streams(train, args.batch_size)  # (B, L)
-    chunks = (train_streams.shape[1] - 1) // args.seq_len
-    if chunks < 1:
-        raise SystemExit(f"error: {len(train)} training characters are too few for "
-                         f"--batch-size {args.batch_size} streams of --seq-len {args.seq_len}")
 
     def make_batch(rng):  # the chunk follows from the step: the streams are read in order
         chunk = run.step % chunks
@@ -218,6 +247,7 @@ def main(argv=None):
               + result["sample_prime"])
         for t, s in samples[k].items():
             print(f"--- and goes on, at temperature {t} ---\n{s}")
+    run.report()
     return result
 
 

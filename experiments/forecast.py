@@ -24,6 +24,13 @@ one evaluation to the next.
     python -m experiments.forecast --models lstm --steps 3000 --horizon 84
 """
 
+import sys
+from pathlib import Path
+
+if not __package__:  # run as a file (python experiments/NAME.py): the repository on the path
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    import experiments  # noqa: F401  (first: it asks for one BLAS thread before NumPy loads)
+
 import numpy as np
 
 import engine
@@ -34,6 +41,7 @@ from experiments.common import (
     base_parser,
     draw,
     figure,
+    integer,
     save_figure,
     sha256_of,
 )
@@ -66,18 +74,33 @@ def mackey_glass(length, dt=0.1, transient=500, x0=1.2):
 def parser():
     p = base_parser("forecast", __doc__, steps=3000, hidden_size=32, batch_size=32, lr=3e-3,
                     clip=1.0, eval_every=100, checkpoint_every=500)
-    p.add_argument("--length", type=int, default=4000,
+    p.add_argument("--length", type=integer(2), default=4000,
                    help="samples of the series, the first 75%% to train on (default: %(default)s)")
-    p.add_argument("--window", type=int, default=64,
+    p.add_argument("--window", type=integer(1), default=64,
                    help="steps per training window (default: %(default)s)")
-    p.add_argument("--context", type=int, default=64,
+    p.add_argument("--context", type=integer(1), default=64,
                    help="steps read before forecasting from a held-out point "
                         "(default: %(default)s)")
-    p.add_argument("--horizon", type=int, default=50,
+    p.add_argument("--horizon", type=integer(1), default=50,
                    help="steps forecast autoregressively (default: %(default)s)")
-    p.add_argument("--eval-points", type=int, default=64,
+    p.add_argument("--eval-points", type=integer(1), default=64,
                    help="held-out starting points for the forecasts (default: %(default)s)")
+    p.add_check(lengths_fit)
     return p
+
+
+def lengths_fit(args):
+    """None if a training window fits in the training part of the series and a context
+    and horizon in the held-out part; else what does not fit."""
+    split = int(0.75 * args.length)
+    if args.window >= split:
+        return (f"argument --window: expected fewer steps than the {split} training samples "
+                f"of --length {args.length}, got {args.window}")
+    if args.context + args.horizon > args.length - split:
+        return (f"arguments --context and --horizon: expected at most the "
+                f"{args.length - split} held-out samples of --length {args.length} together, "
+                f"got {args.context} + {args.horizon}")
+    return None
 
 
 def main(argv=None):
@@ -172,6 +195,7 @@ def main(argv=None):
         print(f"{k:>11}: one-step NRMSE {result['one_step_nrmse'][k]:.4f}, "
               f"{args.horizon}-step NRMSE {result['horizon_nrmse'][k][str(args.horizon)]:.4f} "
               f"(persistence {result['persistence_horizon_nrmse'][str(args.horizon)]:.4f})")
+    run.report()
     return result
 
 

@@ -23,13 +23,19 @@ month to the month's name or number. Expected with the defaults (under a minute 
 
 import datetime
 import string
+import sys
+from pathlib import Path
+
+if not __package__:  # run as a file (python experiments/NAME.py): the repository on the path
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    import experiments  # noqa: F401  (first: it asks for one BLAS thread before NumPy loads)
 
 import numpy as np
 
 import engine
 import nn
 import rnn
-from experiments.common import LAYERS, Run, base_parser, draw, figure, save_figure
+from experiments.common import LAYERS, Run, base_parser, draw, figure, integer, save_figure
 from rnn.attention import AdditiveAttention, mask_from_lengths
 from rnn.cells import output_of
 
@@ -170,14 +176,15 @@ def parser():
     p = base_parser("seq2seq_dates", __doc__, steps=800, models=["gru"], hidden_size=64,
                     batch_size=64, lr=3e-3, clip=1.0, eval_every=100, checkpoint_every=250)
     add = p.add_argument
-    add("--embed-size", type=int, default=16,
+    add("--embed-size", type=integer(1), default=16,
         help="character embedding size, encoder and decoder (default: %(default)s)")
-    add("--attention-size", type=int, default=32,
+    add("--attention-size", type=integer(1), default=32,
         help="hidden size of the additive attention (default: %(default)s)")
-    add("--test-size", type=int, default=1000,
+    add("--test-size", type=integer(1), default=1000,
         help="held-out dates for the exact-match accuracy (default: %(default)s)")
-    add("--plot-examples", type=int, default=4,
-        help="test dates whose attention is drawn (default: %(default)s)")
+    add("--plot-examples", type=integer(1), default=4,
+        help="test dates whose attention is drawn, at most one per format "
+        "(default: %(default)s)")
     return p
 
 
@@ -195,8 +202,8 @@ def draw_attention(path, title, texts, isos, weights):
 
 def main(argv=None):
     args = parser().parse_args(argv)
-    run = Run("seq2seq_dates", args, formats=FORMATS, years="1950-2049",
-              held_out="dates with date.toordinal() % 10 == 0")
+    run = Run("seq2seq_dates", args, resume_may_change=("plot_examples",), formats=FORMATS,
+              years="1950-2049", held_out="dates with date.toordinal() % 10 == 0")
     models = {k: Seq2Seq(k, args.embed_size, args.hidden_size, args.attention_size,
                          rng=run.rng).to(run.device) for k in args.models}
     optimizers = {k: nn.optim.Adam(m.parameters(), lr=args.lr) for k, m in models.items()}
@@ -261,6 +268,7 @@ def main(argv=None):
                        [test_texts[b] for b in shown], outputs, weights[shown])
         print(f"{k}: exact match {final['test_exact_match'][k]:.2%} on {args.test_size} "
               "held-out dates")
+    run.report()
     return final
 
 
