@@ -8,7 +8,7 @@ network must output the sum of the two marked values. Predicting the constant 1
 gives MSE = Var(u1 + u2) = 1/6, the baseline; a model has solved the task when
 its MSE is below 1% of the baseline.
 
-Expected (defaults: T = 100, 2000 steps, about a minute on a 2-core CPU): the
+Expected (defaults: T = 100, 2000 steps, one to two minutes on a 2-core CPU): the
 GRU breaks through the baseline after about 200 steps and the LSTM after about
 550; both end near MSE 3e-4 (0.2% of the baseline, solved), while the tanh RNN
 sits on the baseline or above it, unable to carry the first marker's value across up to 100
