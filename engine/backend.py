@@ -131,6 +131,17 @@ def default_device():
     return _default_device[0]
 
 
+def names_a_dtype(value):
+    """Whether a string passed to ``to()`` names a dtype ('float64') rather than a device."""
+    if not isinstance(value, str) or isinstance(value, device):
+        return False
+    try:
+        np.dtype(value)
+    except TypeError:
+        return False
+    return True
+
+
 def parse_device(name):
     """Normalise 'cpu' | 'cuda' | 'cuda:N' (a string or a ``device``) to 'cpu' or 'cuda:N'."""
     name = device(name)

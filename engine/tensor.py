@@ -457,7 +457,7 @@ class Tensor:
         for arg in args:
             if isinstance(arg, Tensor):
                 device, dtype = arg.device, arg.dtype
-            elif isinstance(arg, (str, int)) and not _names_a_dtype(arg):
+            elif isinstance(arg, (str, int)) and not backend.names_a_dtype(arg):
                 device = arg
             else:
                 dtype = arg
@@ -1324,17 +1324,6 @@ def _sizes(args, method):
     if not args:
         raise TypeError(f"{method}() needs sizes: {method}(2, 3) or {method}((2, 3)); got none")
     return _one_tuple(args)
-
-
-def _names_a_dtype(value):
-    """Whether a string (or int) passed to ``to()`` names a dtype rather than a device."""
-    if not isinstance(value, str) or isinstance(value, backend.device):
-        return False
-    try:
-        np.dtype(value)
-    except TypeError:
-        return False
-    return True
 
 
 for _name, _hint in UNSUPPORTED.items():  # PyTorch's methods that are not here say so

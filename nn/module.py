@@ -421,7 +421,7 @@ class Module:
         for arg in args:
             if isinstance(arg, Tensor):
                 device, dtype = arg.device, arg.dtype
-            elif isinstance(arg, (str, int)) and not _names_a_dtype(arg):
+            elif isinstance(arg, (str, int)) and not backend.names_a_dtype(arg):
                 device = arg
             elif arg is not None:
                 dtype = arg
@@ -607,15 +607,6 @@ class Module:
         return f"{self._get_name()}({body})"
 
 
-def _names_a_dtype(value):
-    """Whether a string passed to ``to()`` names a dtype ('float64') rather than a device."""
-    if not isinstance(value, str) or isinstance(value, backend.device):
-        return False
-    try:
-        np.dtype(value)
-    except TypeError:
-        return False
-    return True
 
 
 def _loadable(value):
