@@ -140,7 +140,7 @@ def to_text(tensor, params=None):
     """The graph of ``tensor`` as a tree, its op at the root: one line per node, with its
     output's shape and dtype; a node met again is shown as ``(again: Name)``."""
     names = _params(params)
-    _, _, outputs = _walk(tensor)
+    _, _, outputs = _walk(tensor)  # raises if backward freed the graph
     lines, shown = [], set()
 
     def visit(t, lead, branch):
@@ -157,6 +157,5 @@ def to_text(tensor, params=None):
         for i, parent in enumerate(node.parents):
             visit(parent, below, "└─ " if i == len(node.parents) - 1 else "├─ ")
 
-    graph_nodes(tensor)  # raises if backward freed it
     visit(tensor, "", "")
     return "\n".join(lines)

@@ -155,7 +155,8 @@ def user_line():
 
 
 def non_finite(array):
-    """'NaN' or 'inf' if the float ``array`` holds one that anomaly mode looks for, else None."""
+    """'NaN' or 'inf' if the float ``array`` (or NumPy scalar) holds one that anomaly mode
+    looks for, else None."""
     if array.dtype.kind not in "fc" or not array.size:
         return None
     xp = backend.xp_of(array)

@@ -516,11 +516,8 @@ class Tensor:
     def retain_grad(self):
         """Keep ``.grad`` of this non-leaf tensor after backward (as PyTorch; a hook that runs
         after the others)."""
-        if self._ctx is None:
-            return
-        registered = self._hooks()
-        if not any(isinstance(h, hooks.RetainGrad) for h in registered):
-            registered.append(hooks.RetainGrad(self))
+        if self._ctx is not None and not self.retains_grad:
+            self._hooks().append(hooks.RetainGrad(self))
 
     @property
     def retains_grad(self):
@@ -1550,7 +1547,7 @@ def _check_forward(op_name, inputs, out):
     called from, for backward's report."""
     line = hooks.user_line()
     for array in out if isinstance(out, tuple) else (out,):
-        value = hooks.non_finite(np.asarray(array) if isinstance(array, np.generic) else array)
+        value = hooks.non_finite(array)
         if value:
             raise hooks.report(op_name, "output", value, inputs, line)
     return line
@@ -1559,8 +1556,7 @@ def _check_forward(op_name, inputs, out):
 def _check_backward(node, input_grads):
     """Anomaly mode: raise if backward made a NaN (or an inf) for one of the node's inputs."""
     for i, g in enumerate(input_grads):
-        value = None if g is None else hooks.non_finite(
-            np.asarray(g) if isinstance(g, np.generic) else g)
+        value = None if g is None else hooks.non_finite(g)
         if value:
             line = getattr(node, "called_at", "(made outside detect_anomaly)")
             raise hooks.report(type(node).__name__, f"backward (the gradient of input {i})",

@@ -28,7 +28,7 @@ if not __package__:  # run as a file (python experiments/NAME.py): the repositor
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     import experiments  # noqa: F401  (first: it asks for one BLAS thread before NumPy loads)
 
-from experiments.bench_rnn import limit_threads
+from experiments.bench_rnn import limit_threads, peak_bytes
 
 SHAPES = [(32, 128, 128, 4), (8, 512, 256, 8)]
 TARGET = 1.5  # ours / PyTorch, at most
@@ -96,18 +96,6 @@ def attention_alone(shape):
         rnn.scaled_dot_product_attention(q, k, v).sum().backward()
 
     return step
-
-
-def peak_bytes(step):
-    """Peak bytes allocated through NumPy during one call of ``step`` (after one)."""
-    import tracemalloc
-
-    step()
-    tracemalloc.start()
-    step()
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
-    return peak
 
 
 def memory_report(shape, lengths, dropout):

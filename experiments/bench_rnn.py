@@ -193,12 +193,12 @@ def gpu_header(cupy, torch):
 # ---------------------------------------------------------------- memory
 
 
-def peak_bytes(kind, shape):
-    """Peak bytes allocated through NumPy during one fused training step (CPU)."""
+def peak_bytes(step):
+    """Peak bytes allocated through NumPy during one call of ``step``, after a first call
+    (which allocates what stays: the gradients)."""
     import tracemalloc
 
-    step = ours(kind, shape, "cpu", fused=True)
-    step()  # the first call allocates what stays (gradients)
+    step()
     tracemalloc.start()
     step()
     peak = tracemalloc.get_traced_memory()[1]
@@ -209,7 +209,8 @@ def peak_bytes(kind, shape):
 def memory_report(kind, shape, lengths):
     """Lines: the peak at each T, and bytes per step from the difference."""
     batch, _, inputs, hidden = shape
-    peaks = [peak_bytes(kind, (batch, t, inputs, hidden)) for t in lengths]
+    peaks = [peak_bytes(ours(kind, (batch, t, inputs, hidden), "cpu", fused=True))
+             for t in lengths]
     per_step = (peaks[1] - peaks[0]) / (lengths[1] - lengths[0])
     floats = per_step / 4 / (batch * hidden)
     return [f"peak memory of a fused {kind} training step, (B, I, H) = {(batch, inputs, hidden)}"

@@ -274,9 +274,12 @@ def _check_probability(p):
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
 
 
-def _dropped(input, p, mask_shape, inplace, rng):
+def _dropped(input, p, training, mask_shape, inplace, rng):
     """input * mask / (1 - p), the mask's entries kept with probability 1 - p, drawn
-    for ``mask_shape`` (broadcast against the input: whole channels when it has 1s)."""
+    for ``mask_shape`` (broadcast against the input: whole channels when it has 1s);
+    the input itself when not training, for p = 0 or when it is empty."""
+    if not training or p == 0 or input.numel() == 0:
+        return input
     if p == 1:
         keep = xp_of(input.array).zeros(mask_shape, dtype=input.dtype)  # all dropped
     else:
@@ -298,9 +301,7 @@ def dropout(input, p=0.5, training=True, inplace=False, *, rng=None):
     [0.0, 2.0]
     """
     _check_probability(p)
-    if not training or p == 0 or input.numel() == 0:
-        return input
-    return _dropped(input, p, input.shape, inplace, rng)
+    return _dropped(input, p, training, input.shape, inplace, rng)
 
 
 def _feature_dropout(input, p, training, inplace, rng):
@@ -308,9 +309,8 @@ def _feature_dropout(input, p, training, inplace, rng):
     ``feature_dropout``; on (N, C) that is one draw per element)."""
     if input.ndim < 2:
         raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
-    if not training or p == 0 or input.numel() == 0:
-        return input
-    return _dropped(input, p, input.shape[:2] + (1,) * (input.ndim - 2), inplace, rng)
+    return _dropped(input, p, training, input.shape[:2] + (1,) * (input.ndim - 2), inplace,
+                    rng)
 
 
 def dropout1d(input, p=0.5, training=True, inplace=False, *, rng=None):
@@ -325,9 +325,7 @@ def dropout1d(input, p=0.5, training=True, inplace=False, *, rng=None):
             "inputs).")
     if input.ndim == 3:
         return _feature_dropout(input, p, training, inplace, rng)
-    if not training or p == 0 or input.numel() == 0:
-        return input
-    return _dropped(input, p, (input.shape[0], 1), inplace, rng)  # (C, L): one draw per row
+    return _dropped(input, p, training, (input.shape[0], 1), inplace, rng)  # (C, L): a row each
 
 
 def dropout2d(input, p=0.5, training=True, inplace=False, *, rng=None):

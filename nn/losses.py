@@ -300,7 +300,7 @@ def cross_entropy(input, target, weight=None, *, ignore_index=-100, reduction="m
         return _one_sample(cross_entropy, input, target, reduction, weight=weight,
                            ignore_index=ignore_index, label_smoothing=label_smoothing)
     weight = _class_weight(op, weight, input)
-    raw = target.array if isinstance(target, Tensor) else array_of(target)
+    raw = array_of(target)  # a Tensor's own array, as it is
     if raw.shape == input.shape and raw.dtype.kind == "f":  # class probabilities
         if ignore_index >= 0:
             raise RuntimeError(f"{op}: ignore_index is not supported with class probabilities "
@@ -332,7 +332,7 @@ def nll_loss(input, target, weight=None, *, ignore_index=-100, reduction="mean")
         return _one_sample(nll_loss, input, target, reduction, weight=weight,
                            ignore_index=ignore_index)
     weight = _class_weight(op, weight, input)
-    raw = target.array if isinstance(target, Tensor) else array_of(target)
+    raw = array_of(target)  # a Tensor's own array, as it is
     target = _class_target(op, input, raw, ignore_index)
     return NLL.apply(input, target=target, weight=weight, ignore_index=ignore_index,
                      reduction=reduction)

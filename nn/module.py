@@ -237,10 +237,7 @@ class Module:
 
     def get_parameter(self, target):
         """The parameter at the dotted path ``target`` (e.g. ``'0.weight'``)."""
-        path, _, name = target.rpartition(".")
-        module = self.get_submodule(path)
-        if not hasattr(module, name):
-            raise AttributeError(f"{type(module).__name__} has no attribute `{name}`")
+        module, name = self._owner_of(target)
         param = getattr(module, name)
         if not isinstance(param, Parameter):
             raise AttributeError(f"`{name}` is not an nn.Parameter")
@@ -248,13 +245,19 @@ class Module:
 
     def get_buffer(self, target):
         """The buffer at the dotted path ``target``."""
+        module, name = self._owner_of(target)
+        if name not in module._buffers:
+            raise AttributeError(f"`{name}` is not a buffer")
+        return getattr(module, name)
+
+    def _owner_of(self, target):
+        """(the submodule holding the dotted path ``target``, the last name), that name an
+        attribute of it."""
         path, _, name = target.rpartition(".")
         module = self.get_submodule(path)
         if not hasattr(module, name):
             raise AttributeError(f"{type(module).__name__} has no attribute `{name}`")
-        if name not in module._buffers:
-            raise AttributeError(f"`{name}` is not a buffer")
-        return getattr(module, name)
+        return module, name
 
     # ------------------------------------------------------------ calling
 
@@ -469,13 +472,14 @@ class Module:
 
     # ------------------------------------------------------------ state
 
+    def _local_state(self):
+        """name -> tensor of this module's own parameters and persistent buffers (not None)."""
+        return {name: t for name, t in [*self._parameters.items(), *self._buffers.items()]
+                if t is not None and name not in self._non_persistent_buffers_set}
+
     def _save_to_state_dict(self, destination, prefix, keep_vars):
-        for name, param in self._parameters.items():
-            if param is not None:
-                destination[prefix + name] = param if keep_vars else param.detach()
-        for name, buf in self._buffers.items():
-            if buf is not None and name not in self._non_persistent_buffers_set:
-                destination[prefix + name] = buf if keep_vars else buf.detach()
+        for name, tensor in self._local_state().items():
+            destination[prefix + name] = tensor if keep_vars else tensor.detach()
 
     def state_dict(self, *args, destination=None, prefix="", keep_vars=False):
         """Ordered name -> Tensor of every parameter and persistent buffer, PyTorch's.
@@ -514,11 +518,6 @@ class Module:
     def _upgrade_state_dict(self, state_dict, prefix, version):
         """Fill in what an older layout ``version`` (None: unknown) lacks, before loading;
         a layer whose state dict changed over PyTorch's versions overrides it."""
-
-    def _local_state(self):
-        """name -> tensor of this module's own parameters and persistent buffers (not None)."""
-        return {name: t for name, t in [*self._parameters.items(), *self._buffers.items()]
-                if t is not None and name not in self._non_persistent_buffers_set}
 
     def load_state_dict(self, state_dict, strict=True, assign=False):
         """Load a state dict; returns PyTorch's ``(missing_keys, unexpected_keys)``.

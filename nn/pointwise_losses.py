@@ -77,9 +77,9 @@ class SmoothL1(Elementwise):
     """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta (d = x - y, beta > 0)."""
 
     def losses(self, x, y):
-        d = x - y
-        a = backend.xp_of(d).abs(d)
-        return backend.xp_of(d).where(a < self.beta, 0.5 * d * d / self.beta, a - 0.5 * self.beta)
+        xp, d = backend.xp_of(x), x - y
+        a = xp.abs(d)
+        return xp.where(a < self.beta, 0.5 * d * d / self.beta, a - 0.5 * self.beta)
 
     def slopes(self, g):
         # d loss = clip(d / beta, -1, 1) (dx - dy)
@@ -91,10 +91,9 @@ class Huber(Elementwise):
     """0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta): delta * SmoothL1(beta=delta)."""
 
     def losses(self, x, y):
-        d = x - y
-        a = backend.xp_of(d).abs(d)
-        return backend.xp_of(d).where(a < self.delta, 0.5 * d * d,
-                                      self.delta * (a - 0.5 * self.delta))
+        xp, d = backend.xp_of(x), x - y
+        a = xp.abs(d)
+        return xp.where(a < self.delta, 0.5 * d * d, self.delta * (a - 0.5 * self.delta))
 
     def slopes(self, g):
         # d loss = clip(d, -delta, delta) (dx - dy)

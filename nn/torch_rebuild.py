@@ -218,20 +218,21 @@ def rebuild_from_type_v2(func, new_type, args, state):
 # ---------------------------------------------------------------- plain values
 
 
-def _make_dict(kind):
+def _make_from(kind, accepted, what):
+    """A rebuild of ``kind`` that takes nothing or one value of the ``accepted`` types."""
     def make(*args):
-        if args and not (len(args) == 1 and isinstance(args[0], (list, tuple, dict))):
-            raise CheckpointError(f"{kind.__name__} takes one list or dict; got {args!r}")
+        if args and not (len(args) == 1 and isinstance(args[0], accepted)):
+            raise CheckpointError(f"{kind.__name__} takes one {what}; got {args!r}")
         return kind(*args)
     return make
+
+
+def _make_dict(kind):
+    return _make_from(kind, (list, tuple, dict), "list or dict")
 
 
 def _make_collection(kind):
-    def make(*args):
-        if args and not (len(args) == 1 and isinstance(args[0], (list, tuple, set))):
-            raise CheckpointError(f"{kind.__name__} takes one list; got {args!r}")
-        return kind(*args)
-    return make
+    return _make_from(kind, (list, tuple, set), "list")
 
 
 def _bytes_of(text, encoding="latin1"):

@@ -120,7 +120,7 @@ def masked_softmax(scores, mask=None):
 
 def _bool_array(mask, op):
     """The raw bool array of a mask given as a Tensor, an array or nested lists."""
-    data = (mask if isinstance(mask, Tensor) else Tensor(mask)).array
+    data = _array(mask)
     if data.dtype != np.bool_:
         raise TypeError(f"{op}: mask must be bool (True = keep); got dtype {data.dtype}")
     return data

@@ -4,7 +4,9 @@ Contents:
     cell functions   rnn_tanh_gates, rnn_relu_gates, lstm_gates, gru_gates: the math, written
                      once, returning the new state and the step's gates by name; and
                      rnn_tanh_cell, rnn_relu_cell, lstm_cell, gru_cell over them, the new
-                     state alone, called by the Cell modules here and the layers
+                     state alone, called by the Cell modules here and the layers;
+                     lstm_projected_gates / lstm_projected_cell, an LSTM step with
+                     PyTorch's proj_size
     state helpers    map_state, output_of
     Cell             the cell protocol, and a base class that implements it
     modules          RNNCell, LSTMCell, GRUCell (PyTorch's parameters, shapes and gate order)
@@ -14,7 +16,9 @@ Contents:
                      cells, the layers, rnn.fused and the tests; kind_of finds a function's
 
 Every cell function has the signature ``f(x, state, w_ih, w_hh, b_ih=None, b_hh=None)``
-with ``x`` (B, I) and returns the new state; ``linear(x, W, b)`` is ``x W^T + b``.
+(the projected LSTM's takes ``w_hr`` after them) with ``x`` (B, I) and returns the new
+state, its ``*_gates`` twin ``(new state, {gate name: value})``; ``linear(x, W, b)`` is
+``x W^T + b``.
 """
 
 import math
@@ -81,11 +85,18 @@ def lstm_cell(x, state, w_ih, w_hh, b_ih=None, b_hh=None):
     return lstm_gates(x, state, w_ih, w_hh, b_ih, b_hh)[0]
 
 
+def lstm_projected_gates(x, state, w_ih, w_hh, b_ih=None, b_hh=None, w_hr=None):
+    """An LSTM step whose output is projected, ``h' = W_hr (o * tanh(c'))`` (PyTorch's
+    ``proj_size``), with the LSTM's gates: x (B, I), (h (B, P), c (B, H)) ->
+    ((h' (B, P), c' (B, H)), {"i": i, "f": f, "g": g, "o": o})."""
+    (h, c), gates = lstm_gates(x, state, w_ih, w_hh, b_ih, b_hh)
+    return (linear(h, w_hr), c), gates
+
+
 def lstm_projected_cell(x, state, w_ih, w_hh, b_ih=None, b_hh=None, w_hr=None):
     """An LSTM step whose output is projected, ``h' = W_hr (o * tanh(c'))`` (PyTorch's
     ``proj_size``): x (B, I), (h (B, P), c (B, H)) -> (h' (B, P), c' (B, H))."""
-    h, c = lstm_cell(x, state, w_ih, w_hh, b_ih, b_hh)
-    return linear(h, w_hr), c
+    return lstm_projected_gates(x, state, w_ih, w_hh, b_ih, b_hh, w_hr)[0]
 
 
 def gru_cell(x, h, w_ih, w_hh, b_ih=None, b_hh=None):

@@ -108,6 +108,11 @@ class RNNBase(nn.Module):
         """Tensors per state: 2 for the LSTM's (h, c), else 1."""
         return self.kind.states
 
+    @property
+    def state_widths(self):
+        """The width of each Tensor of a state: (H,), or the LSTM's (P or H, H) for (h, c)."""
+        return (self.proj_size or self.hidden_size, self.hidden_size)[:self.state_count]
+
     def flatten_parameters(self):
         """Does nothing: PyTorch needs it to lay weights out for cuDNN; here each layer's
         weights are used where they are."""
@@ -145,15 +150,21 @@ class RNNBase(nn.Module):
                 self.cell_function, x, states[layer * directions:(layer + 1) * directions],
                 [self.weights(layer, direction) for direction in range(directions)], lengths)
             finals += layer_finals
-            x = outputs[0] if directions == 1 else engine.concatenate(outputs, axis=-1)  # (T,B,DH)
-            if self.training and self.dropout > 0 and layer < self.num_layers - 1:
-                x = nn.functional.dropout(x, self.dropout, training=True, rng=self.rng)
+            x = self._next_input(outputs, layer)  # (T, B, DH)
         h_n = map_state(lambda *parts: engine.stack(parts), *finals)  # (D * num_layers, B, H)
         if unbatched:
             return x.squeeze(1), map_state(lambda t: t.squeeze(1), h_n)
         if self.batch_first and not time_major:
             x = x.swapaxes(0, 1)  # (B, T, DH)
         return x, h_n
+
+    def _next_input(self, outputs, layer):
+        """The input of the layer after ``layer``: its directions' outputs side by side
+        (T, B, D*H), with the dropout between layers in training (the last layer's: none)."""
+        x = outputs[0] if len(outputs) == 1 else engine.concatenate(outputs, axis=-1)
+        if self.training and self.dropout > 0 and layer < self.num_layers - 1:
+            x = nn.functional.dropout(x, self.dropout, training=True, rng=self.rng)
+        return x
 
     def _prepare(self, x, hx, lengths, time_major):
         """Check everything, then return time-major batched x, the state of each layer and
@@ -188,7 +199,7 @@ class RNNBase(nn.Module):
             lengths = check_lengths(lengths, max_len, batch_size)
 
         layers_directions = self.num_layers * self.num_directions
-        widths = (self.proj_size or self.hidden_size, self.hidden_size)[:self.state_count]
+        widths = self.state_widths
         shapes = [(layers_directions, *(() if unbatched else (batch_size,)), width)
                   for width in widths]  # h (D*L, B, H or proj_size), c (D*L, B, H)
         if hx is None:

@@ -19,9 +19,8 @@ A user's cell shows its gates by defining, beside its step,
 import numpy as np
 
 import engine
-import nn.functional
 from rnn.bidirectional import Bidirectional
-from rnn.cells import CellKind, lstm_gates, map_state
+from rnn.cells import CellKind, lstm_projected_gates, map_state
 from rnn.masks import check_lengths, lengths_to_mask, reversed_steps
 from rnn.packing import PackedSequence, pad_packed_sequence
 from rnn.recurrent import RNNBase
@@ -59,13 +58,9 @@ def _cell_steps(cell):
 def _layer_steps(layer, layer_index, direction):
     """(with_gates, state names) of one layer and direction of an RNN/LSTM/GRU."""
     kind, weights = layer.kind, layer.weights(layer_index, direction)
-    if layer.proj_size:  # h' = W_hr (o * tanh(c')): the LSTM's gates, then the projection
-        def projected(x, state):
-            (h, c), gates = lstm_gates(x, state, *weights[:4])
-            return (nn.functional.linear(h, weights[4]), c), gates
-
-        return projected, kind.state_names
-    return (lambda x, state: kind.with_gates(x, state, *weights)), kind.state_names
+    # with a projection, weights ends in w_hr: h' = W_hr (o * tanh(c')), the LSTM's gates
+    with_gates = lstm_projected_gates if layer.proj_size else kind.with_gates
+    return (lambda x, state: with_gates(x, state, *weights)), kind.state_names
 
 
 def _check_sequence(name, x, input_size=None):
@@ -129,9 +124,7 @@ def _trace_layer(layer, x, lengths):
             outputs.append(out)
             row.append(traced)
         grid.append(row)
-        x = outputs[0] if directions == 1 else engine.concatenate(outputs, axis=-1)  # (T, B, DH)
-        if layer.training and layer.dropout > 0 and index < layer.num_layers - 1:
-            x = nn.functional.dropout(x, layer.dropout, training=True, rng=layer.rng)
+        x = layer._next_input(outputs, index)  # (T, B, DH), dropout as forward draws it
     traced = _stack(grid)
     return {k: v[:, :, :, 0] for k, v in traced.items()} if unbatched else traced
 
@@ -214,11 +207,10 @@ def _one_direction(name, module):
                              f"bidirectional={module.bidirectional}")
         weights = module.weights(0, 0)
         like = weights[0]
-        widths = (module.proj_size or module.hidden_size, module.hidden_size)[:module.state_count]
 
         def zero_state(batch_size):
             zeros = tuple(engine.zeros(batch_size, width, dtype=like.dtype, device=like.device)
-                          for width in widths)
+                          for width in module.state_widths)
             return zeros[0] if len(zeros) == 1 else zeros
 
         step = lambda x, state: module.cell_function(x, state, *weights)  # noqa: E731

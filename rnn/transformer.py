@@ -100,6 +100,22 @@ def _zero_rows(x, rows):
     return x if rows is None else engine.where(rows, 0.0, x)
 
 
+def _add_feed_forward(layer, blocks, d_model, dim_feedforward, dropout, activation,
+                      layer_norm_eps, norm_first, bias, rng, kw):
+    """Give ``layer`` what both layers share after their attention, in PyTorch's order:
+    linear1, dropout, linear2 (drawn from ``rng`` in that order), norm_first, norm1 ..
+    norm{blocks} and dropout1 .. dropout{blocks} (one per residual block), activation."""
+    layer.linear1 = Linear(d_model, dim_feedforward, bias=bias, rng=rng, **kw)
+    layer.dropout = Dropout(dropout)
+    layer.linear2 = Linear(dim_feedforward, d_model, bias=bias, rng=rng, **kw)
+    layer.norm_first = norm_first
+    for k in range(1, blocks + 1):
+        setattr(layer, f"norm{k}", LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **kw))
+    for k in range(1, blocks + 1):
+        setattr(layer, f"dropout{k}", Dropout(dropout))
+    layer.activation = _activation(activation)
+
+
 class TransformerEncoderLayer(Module):
     """Self-attention and a feed-forward network, each in a residual with layer norm.
 
@@ -123,14 +139,8 @@ class TransformerEncoderLayer(Module):
         kw = dict(device=device, dtype=dtype)
         self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
                                             batch_first=batch_first, rng=rng, **kw)
-        self.linear1 = Linear(d_model, dim_feedforward, bias=bias, rng=rng, **kw)
-        self.dropout = Dropout(dropout)
-        self.linear2 = Linear(dim_feedforward, d_model, bias=bias, rng=rng, **kw)
-        self.norm_first = norm_first
-        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **kw)
-        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **kw)
-        self.dropout1, self.dropout2 = Dropout(dropout), Dropout(dropout)
-        self.activation = _activation(activation)
+        _add_feed_forward(self, 2, d_model, dim_feedforward, dropout, activation,
+                          layer_norm_eps, norm_first, bias, rng, kw)
         self.activation_relu_or_gelu = _relu_or_gelu(self.activation)
 
     def forward(self, src, src_mask=None, src_key_padding_mask=None, is_causal=False):
@@ -179,15 +189,8 @@ class TransformerDecoderLayer(Module):
         self.multihead_attn = MultiheadAttention(d_model, nhead, dropout=dropout,
                                                  batch_first=batch_first, bias=bias, rng=rng,
                                                  **kw)
-        self.linear1 = Linear(d_model, dim_feedforward, bias=bias, rng=rng, **kw)
-        self.dropout = Dropout(dropout)
-        self.linear2 = Linear(dim_feedforward, d_model, bias=bias, rng=rng, **kw)
-        self.norm_first = norm_first
-        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **kw)
-        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **kw)
-        self.norm3 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **kw)
-        self.dropout1, self.dropout2, self.dropout3 = (Dropout(dropout) for _ in range(3))
-        self.activation = _activation(activation)
+        _add_feed_forward(self, 3, d_model, dim_feedforward, dropout, activation,
+                          layer_norm_eps, norm_first, bias, rng, kw)
 
     def forward(self, tgt, memory, tgt_mask=None, memory_mask=None, tgt_key_padding_mask=None,
                 memory_key_padding_mask=None, tgt_is_causal=False, memory_is_causal=False):

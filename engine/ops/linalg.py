@@ -94,7 +94,6 @@ def dot(a, b):
     return matmul(a, b)
 
 
-
 def outer(a, b):
     """``out[i, j] = a[i] * b[j]`` for vectors ``a`` (n,) and ``b`` (m,): (n, m)."""
     if a.ndim != 1 or b.ndim != 1:

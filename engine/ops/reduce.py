@@ -128,11 +128,8 @@ class Std(Var):
 
     def backward(self, grad):
         # d sqrt(var) = d var / (2 std); 0 where std is 0, as PyTorch
-        xp = xp_of(grad)
-        out = _unreduce(self.out, self.axes, self.keepdims)
         with np.errstate(divide="ignore", invalid="ignore"):
-            scale = xp.where(out == 0, 0, _unreduce(grad, self.axes, self.keepdims) / out)
-            return scale * self.centered / self.dof
+            return _over_output(self, grad) * self.centered / self.dof
 
 
 class Norm2(Function):
@@ -147,11 +144,15 @@ class Norm2(Function):
 
     def backward(self, grad):
         # d |a| = a . da / |a|; 0 at a = 0, as PyTorch (a subgradient)
-        xp = xp_of(grad)
-        out = _unreduce(self.out, self.axes, self.keepdims)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            scale = xp.where(out == 0, 0, _unreduce(grad, self.axes, self.keepdims) / out)
-        return scale * self.a
+        return _over_output(self, grad) * self.a
+
+
+def _over_output(node, grad):
+    """``grad / out`` of a root-of-a-sum node (Std, Norm2), the reduced axes put back; 0
+    where ``out`` is 0."""
+    out = _unreduce(node.out, node.axes, node.keepdims)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return xp_of(grad).where(out == 0, 0, _unreduce(grad, node.axes, node.keepdims) / out)
 
 
 class CumSum(Function):

@@ -14,7 +14,7 @@ import numpy as np
 from engine import backend
 from engine.backend import xp_of
 from engine.ops.reduce import normalize_axes
-from engine.tensor import Function, Tensor
+from engine.tensor import Function, Tensor, _one_tuple
 
 
 class Reshape(Function):
@@ -238,7 +238,7 @@ def transpose(a, *dims):
 def permute(a, *dims):
     """The axes in the order ``dims`` (a permutation: ``permute(a, 1, 0, 2)`` or
     ``permute(a, (1, 0, 2))``)."""
-    axes = tuple(dims[0]) if len(dims) == 1 and not np.isscalar(dims[0]) else dims
+    axes = _one_tuple(dims)
     in_range = all(-a.ndim <= x < a.ndim for x in axes)
     if not in_range or sorted(x % a.ndim for x in axes) != list(range(a.ndim)):
         raise ValueError(
@@ -346,8 +346,7 @@ moveaxis = movedim
 def expand(a, *sizes):
     """``a`` broadcast to ``sizes`` without copying (-1 keeps a size; new dimensions come
     first), as PyTorch's ``expand``."""
-    sizes = tuple(sizes[0]) if len(sizes) == 1 and not np.isscalar(sizes[0]) else sizes
-    sizes = tuple(int(n) for n in sizes)
+    sizes = tuple(int(n) for n in _one_tuple(sizes))
     extra = len(sizes) - a.ndim
     if extra < 0:
         raise ValueError(f"expand: the number of sizes ({len(sizes)}) must be at least the "
@@ -373,8 +372,7 @@ def expand_as(a, other):
 def repeat(a, *sizes):
     """``a`` repeated ``sizes[d]`` times along each dimension (PyTorch's ``repeat``,
     NumPy's ``tile``): extra leading counts add dimensions. A copy."""
-    reps = tuple(sizes[0]) if len(sizes) == 1 and not np.isscalar(sizes[0]) else sizes
-    reps = tuple(int(n) for n in reps)
+    reps = tuple(int(n) for n in _one_tuple(sizes))
     if len(reps) < a.ndim:
         raise ValueError(f"repeat: give at least one count per dimension ({a.ndim} for shape "
                          f"{a.shape}); got {list(reps)}")

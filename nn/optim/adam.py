@@ -15,23 +15,10 @@ from nn.optim.optimizer import (
     check_betas,
     check_flags,
     check_nonnegative,
+    decayed_gradient,
     lerp_,
     scalar_dtype,
 )
-
-
-def _gradient(param, grad, group, decoupled):
-    """The gradient the moments see: negated under ``maximize``; with L2 weight decay
-    added, or (``decoupled``) the parameter itself shrunk by ``lr * weight_decay``."""
-    if group["maximize"]:
-        grad = -grad
-    decay = group["weight_decay"]
-    if decay != 0:
-        if decoupled:
-            param *= 1 - group["lr"] * decay
-        else:
-            grad = grad + decay * param
-    return grad
 
 
 def _moments(state, grad, beta1, beta2):
@@ -88,7 +75,7 @@ class Adam(Optimizer):
             _zeros_state(state, param, "exp_avg", "exp_avg_sq",
                          *(["max_exp_avg_sq"] if amsgrad else []))
         state["step"] += 1
-        grad = _gradient(param, grad, group, group["decoupled_weight_decay"])
+        grad = decayed_gradient(param, grad, group, group["decoupled_weight_decay"])
         _moments(state, grad, beta1, beta2)
         t = state["step"]
         step_size = lr / (1 - beta1**t)
@@ -142,7 +129,7 @@ class Adamax(Optimizer):
         if not state:
             _zeros_state(state, param, "exp_avg", "exp_inf")
         state["step"] += 1
-        grad = _gradient(param, grad, group, decoupled=False)
+        grad = decayed_gradient(param, grad, group)
         lerp_(state["exp_avg"], grad, 1 - beta1)
         u = state["exp_inf"]
         u *= beta2
@@ -186,7 +173,7 @@ class NAdam(Optimizer):
         state["step"] += 1
         t = state["step"]
         bias_correction2 = 1 - beta2**t
-        grad = _gradient(param, grad, group, group["decoupled_weight_decay"])
+        grad = decayed_gradient(param, grad, group, group["decoupled_weight_decay"])
         mu = beta1 * (1.0 - 0.5 * (0.96 ** (t * psi)))
         mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((t + 1) * psi)))
         state["mu_product"] = state["mu_product"] * mu  # rounded in the scalar dtype
@@ -225,7 +212,7 @@ class RAdam(Optimizer):
             _zeros_state(state, param, "exp_avg", "exp_avg_sq")
         state["step"] += 1
         t = state["step"]
-        grad = _gradient(param, grad, group, group["decoupled_weight_decay"])
+        grad = decayed_gradient(param, grad, group, group["decoupled_weight_decay"])
         _moments(state, grad, beta1, beta2)
         bias_correction1 = 1 - beta1**t
         bias_correction2 = 1 - beta2**t

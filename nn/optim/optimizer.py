@@ -1,7 +1,7 @@
 """Optimizer, the base of every optimizer: parameter groups, checked gradients, state.
 
 Contents: Optimizer; the hyperparameter checks (``check_nonnegative``, ``check_betas``,
-``check_flags``) and ``lerp_`` that the optimizers share.
+``check_flags``), ``decayed_gradient`` and ``lerp_`` that the optimizers share.
 
 Parameters come in ``param_groups``, a list of dicts as in PyTorch
 (``{"params": [...], "lr": ..., ...}``), so a scheduler or a user can change
@@ -274,6 +274,21 @@ def check_flags(group):
     if group.get("differentiable"):
         raise ValueError("differentiable=True is not supported: loopgrad's optimizers update "
                          "arrays outside the graph")
+
+
+def decayed_gradient(param, grad, group, decoupled=False):
+    """The gradient an update uses: negated under ``maximize``; with L2 weight decay added
+    (``grad + weight_decay * p``), or (``decoupled``) the parameter itself shrunk in place
+    by ``lr * weight_decay``."""
+    if group["maximize"]:
+        grad = -grad
+    decay = group["weight_decay"]
+    if decay != 0:
+        if decoupled:
+            param *= 1 - group["lr"] * decay
+        else:
+            grad = grad + decay * param
+    return grad
 
 
 def lerp_(a, b, weight):

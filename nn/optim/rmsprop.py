@@ -2,16 +2,14 @@
 PyTorch's update steps operation for operation: Adagrad, Adadelta, RMSprop."""
 
 from engine import backend
-from nn.optim.optimizer import Optimizer, as_number, check_flags, check_nonnegative, lerp_
-
-
-def _gradient(param, grad, group):
-    """The gradient to use: negated under ``maximize``, plus ``weight_decay * p``."""
-    if group["maximize"]:
-        grad = -grad
-    if group["weight_decay"] != 0:
-        grad = grad + group["weight_decay"] * param
-    return grad
+from nn.optim.optimizer import (
+    Optimizer,
+    as_number,
+    check_flags,
+    check_nonnegative,
+    decayed_gradient,
+    lerp_,
+)
 
 
 class Adagrad(Optimizer):
@@ -47,7 +45,7 @@ class Adagrad(Optimizer):
         if not state:  # a parameter added by add_param_group
             self._init_state(state, param)
         state["step"] += 1
-        grad = _gradient(param, grad, group)
+        grad = decayed_gradient(param, grad, group)
         clr = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
         s = state["sum"]
         s += grad * grad
@@ -85,7 +83,7 @@ class Adadelta(Optimizer):
         if not state:
             state.update(step=0, square_avg=xp.zeros_like(param), acc_delta=xp.zeros_like(param))
         state["step"] += 1
-        grad = _gradient(param, grad, group)
+        grad = decayed_gradient(param, grad, group)
         v, u = state["square_avg"], state["acc_delta"]
         v *= rho
         v += (1 - rho) * grad * grad
@@ -128,7 +126,7 @@ class RMSprop(Optimizer):
             if group["centered"]:
                 state["grad_avg"] = xp.zeros_like(param)
         state["step"] += 1
-        grad = _gradient(param, grad, group)
+        grad = decayed_gradient(param, grad, group)
         v = state["square_avg"]
         v *= alpha
         v += (1 - alpha) * grad * grad

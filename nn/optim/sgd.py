@@ -1,6 +1,12 @@
 """SGD: stochastic gradient descent with momentum, PyTorch's update step for step."""
 
-from nn.optim.optimizer import Optimizer, as_number, check_flags, check_nonnegative
+from nn.optim.optimizer import (
+    Optimizer,
+    as_number,
+    check_flags,
+    check_nonnegative,
+    decayed_gradient,
+)
 
 
 class SGD(Optimizer):
@@ -35,11 +41,8 @@ class SGD(Optimizer):
         check_flags(group)
 
     def _update(self, param, grad, state, group):
-        momentum, decay = group["momentum"], group["weight_decay"]
-        if group["maximize"]:
-            grad = -grad
-        if decay != 0:
-            grad = grad + decay * param
+        momentum = group["momentum"]
+        grad = decayed_gradient(param, grad, group)
         if momentum != 0:
             buf = state.get("momentum_buffer")
             if buf is None:

@@ -201,7 +201,7 @@ def diverge_at(out, nan_step, *existing):
     with pytest.raises(SystemExit) as stop:
         run_.train({"gru": model}, {"gru": nn.optim.Adam(model.parameters())},
                    lambda rng: rng.normal(size=(5, 2, 1)).astype(np.float32), loss_fn)
-    assert "step" in json.loads((out / "metrics.json").read_text())["stopped"]
+    assert f"step {nan_step}" in json.loads((out / "metrics.json").read_text())["stopped"]
     return str(stop.value.code)
 
 

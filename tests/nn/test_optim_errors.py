@@ -197,10 +197,10 @@ def test_wrong_dtype_or_type_of_gradient_is_refused_and_named():
         nn.optim.RMSprop(model.named_parameters()).step()
 
 
-def test_a_gradient_on_another_device_is_refused(device):
-    if device == "cpu":
-        pytest.skip("needs a second device")
-    w = nn.Parameter(engine.tensor(np.ones(2), device=device))
+@pytest.mark.gpu
+@pytest.mark.skipif(not engine.cuda_available(), reason="needs CuPy and a CUDA GPU")
+def test_a_gradient_on_another_device_is_refused():
+    w = nn.Parameter(engine.tensor(np.ones(2), device="cuda"))
     w.grad = engine.tensor(np.ones(2))
     with pytest.raises(RuntimeError, match="is on cpu, but the parameter is on cuda"):
         nn.optim.SGD([w], lr=0.1).step()
