@@ -293,6 +293,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
                                "be set when is_causal=True")
         masked = ~np.tri(L, S, dtype=bool)  # (L, S): True where key s comes after query i
     elif attn_mask is not None:
+        _check_mask_fits(attn_mask, query, key, enable_gqa)
         masked, bias = _canonical(attn_mask, "attn_mask", keep_is_true=True)
         if isinstance(attn_mask, Tensor) and attn_mask.requires_grad and bias is not None:
             bias = attn_mask  # the gradient reaches it (zero where masked)
@@ -309,6 +310,26 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     out, _ = _attention(query, key, value, masked=masked, bias=bias, scale=scale,
                         dropout_p=dropout_p)
     return out.reshape(*out.shape[:-4], -1, L, out.shape[-1]) if grouped else out
+
+
+def _check_mask_fits(attn_mask, query, key, enable_gqa):
+    """Raise PyTorch's RuntimeError unless ``attn_mask`` broadcasts to the scores' shape
+    (..., L, S) without growing it (a mask with more axes would silently batch the output)."""
+    lead = query.shape[:-2]
+    if not enable_gqa:
+        try:
+            lead = np.broadcast_shapes(lead, key.shape[:-2])
+        except ValueError:  # query and key do not broadcast: the product says so
+            return
+    scores = (*lead, query.shape[-2], key.shape[-2])
+    try:
+        fits = np.broadcast_shapes(scores, tuple(attn_mask.shape)) == scores
+    except ValueError:
+        fits = False
+    if not fits:
+        raise RuntimeError(f"scaled_dot_product_attention: attn_mask of shape "
+                           f"{tuple(attn_mask.shape)} must broadcast to the scores' shape "
+                           f"(..., L, S) = {scores}; query {query.shape}, key {key.shape}")
 
 
 def _grouped_mask(mask, Hk):

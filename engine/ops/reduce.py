@@ -323,6 +323,9 @@ def norm(a, p="fro", dim=None, keepdim=False, dtype=None, *, axis=None, keepdims
         raise TypeError(f"norm: needs a float tensor; got {a.dtype}")
     a = a if dtype is None else astype(a, dtype)
     axes = normalize_axes(dim, a.ndim, "norm")
+    if p == "fro" and isinstance(dim, (tuple, list)) and len(dim) > 2:  # PyTorch's words
+        raise RuntimeError(f"norm: p='fro' over dim must be a vector norm (one dim) or a "
+                           f"matrix norm (a 2-tuple); got dim={tuple(dim)}")
     if p in ("fro", 2, 2.0):
         return Norm2.apply(a, axes=axes, keepdims=keepdim)
     if isinstance(p, str):

@@ -67,9 +67,14 @@ def test_scaled_dot_product_attention_matches_torch(c):
             mask[..., rng.random((L, S)) < 0.3] = -np.inf  # whole rows, some of them
     kw = {"causal": {"is_causal": True}, "gqa": {"enable_gqa": True},
           "scale": {"scale": 0.37}}.get(kind, {})
+    try:
+        theirs = torch.nn.functional.scaled_dot_product_attention(
+            tq, tk, tv, attn_mask=None if mask is None else torch.tensor(mask), **kw)
+    except RuntimeError:  # a mask that does not fit the scores (unbatched, broadcast)
+        with pytest.raises(RuntimeError, match="attn_mask of shape"):
+            scaled_dot_product_attention(q, k, v, attn_mask=mask, **kw)
+        return
     ours = scaled_dot_product_attention(q, k, v, attn_mask=mask, **kw)
-    theirs = torch.nn.functional.scaled_dot_product_attention(
-        tq, tk, tv, attn_mask=None if mask is None else torch.tensor(mask), **kw)
     close(ours, theirs, "output")
     a, b = weighted_sum([(ours, theirs)], rng)
     a.backward()
