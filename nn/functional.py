@@ -63,8 +63,37 @@ def _in_place(input, inplace, compute, *operands):
 # ---------------------------------------------------------------- layers
 
 
+class Affine(Function):
+    """y = x W^T + b as one node: x (..., in), weight (out, in)[, bias (out,)] -> (..., out).
+
+    The leading axes fold into one (N, in) product, forward and backward, as PyTorch's
+    ``linear`` does; the arithmetic is that of the graph it replaces, x.reshape(N, in) @
+    W.T + b (the same products, the bias's gradient summed by the engine as an Add's), so
+    the numbers are the same to the last bit:
+
+        dx = dy W,    dW = (x^T dy)^T,    db = dy summed over the rows
+    """
+
+    saved_inputs = (0, 1)  # x and W (b only moves the output)
+
+    def forward(self, x, weight, *bias):
+        self.x, self.weight = x, weight
+        rows = x.reshape(-1, x.shape[-1])  # (N, in)
+        out = rows @ weight.T  # (N, out)
+        if bias:
+            out += bias[0]
+        return out.reshape(*x.shape[:-1], weight.shape[0])
+
+    def backward(self, grad):
+        x, weight = self.x, self.weight
+        rows, grad_rows = x.reshape(-1, x.shape[-1]), grad.reshape(-1, weight.shape[0])
+        grad_x = (grad_rows @ weight).reshape(x.shape) if self.needs_input_grad[0] else None
+        grad_weight = (rows.T @ grad_rows).T if self.needs_input_grad[1] else None
+        return (grad_x, grad_weight, grad_rows)[:len(self.needs_input_grad)]  # db: the rows
+
+
 def linear(x, weight, bias=None):
-    """y = x W^T + b.
+    """y = x W^T + b (``Affine``, one node).
 
     Shapes: x (..., in), weight (out, in), bias (out,) -> y (..., out).
 
@@ -80,11 +109,7 @@ def linear(x, weight, bias=None):
         )
     if bias is not None and bias.shape != (weight.shape[0],):
         raise ValueError(f"linear: bias must have shape ({weight.shape[0]},); got {bias.shape}")
-    flat = x if x.ndim == 2 else x.reshape(-1, x.shape[-1])  # (B, in): one matmul, also for dW
-    out = flat @ weight.T  # (B, out)
-    if bias is not None:
-        out = out + bias
-    return out if x.ndim == 2 else out.reshape(*x.shape[:-1], weight.shape[0])
+    return Affine.apply(x, weight, *(() if bias is None else (bias,)))
 
 
 class EmbeddingLookup(GetItem):
@@ -284,7 +309,8 @@ def _dropped(input, p, training, mask_shape, inplace, rng):
         keep = xp_of(input.array).zeros(mask_shape, dtype=input.dtype)  # all dropped
     else:
         kept = generator(rng).random(mask_shape) >= p  # each kept with probability 1 - p
-        keep = backend.to_device((kept / (1 - p)).astype(input.dtype), input.device)
+        scale = np.asarray(1 / (1 - p), dtype=input.dtype)  # 1 / (1 - p), or 0 where dropped
+        keep = backend.to_device(np.where(kept, scale, scale.dtype.type(0)), input.device)
     return _in_place(input, inplace, lambda t, m: t * m, Tensor(keep))
 
 

@@ -54,8 +54,12 @@ def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=Non
     by_device = {}  # device -> partial results there, summed on the host once per device
     for t in tensors:
         if t.array.size:
-            magnitude = backend.xp_of(t.array).abs(t.array.astype(np.float64))
-            partial = magnitude.max() if order == math.inf else (magnitude**order).sum()
+            xp, values = backend.xp_of(t.array), t.array.astype(np.float64, copy=False).ravel()
+            if order == 2:  # the sum of squares, one pass (a dot product)
+                partial = xp.dot(values, values)
+            else:
+                magnitude = xp.abs(values)
+                partial = magnitude.max() if order == math.inf else (magnitude**order).sum()
             by_device.setdefault(t.device, []).append(partial)
     partials = [backend.xp_of(p[0]).stack(p) for p in by_device.values()]
     if order == math.inf:

@@ -260,12 +260,14 @@ def cell_parameters(gates, input_size, hidden_size, bias=True, proj_size=0, *, r
 
 class _TorchCell(Cell):
     """A built-in cell of one kind (``kind``, its record in CELL_KINDS): PyTorch's four
-    parameters (biases None when ``bias`` is False), one step by the kind's cell function."""
+    parameters (biases None when ``bias`` is False), one step by the kind's cell function,
+    as ONE autograd node (``rnn.fused.cell``) unless ``fused=False`` (the cell function's
+    own graph, the reference it is tested against)."""
 
-    def __init__(self, input_size, hidden_size, bias=True, *, rng=None, dtype=None,
-                 device=None):
+    def __init__(self, input_size, hidden_size, bias=True, *, fused=True, rng=None,
+                 dtype=None, device=None):
         super().__init__(input_size, hidden_size)
-        self.bias = bias
+        self.bias, self.fused = bias, bool(fused)
         self.bias_ih = self.bias_hh = None
         params = cell_parameters(self.kind.gates, input_size, hidden_size, bias,
                                  rng=nn.init.generator(rng), dtype=dtype, device=device)
@@ -276,13 +278,18 @@ class _TorchCell(Cell):
         return ((batch_size, self.hidden_size),) * self.kind.states
 
     def step(self, x, state):
+        if self.fused:
+            from rnn.fused.cell import fused_step  # not at the top: rnn.fused imports this
+
+            return fused_step(self.kind, x, state, *self.weights())
         return self.kind.function(x, state, *self.weights())
 
     def weights(self):
         return self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh
 
     def extra_repr(self):
-        return f"{self.input_size}, {self.hidden_size}" + ("" if self.bias else ", bias=False")
+        return (f"{self.input_size}, {self.hidden_size}" + ("" if self.bias else ", bias=False")
+                + ("" if self.fused else ", fused=False"))
 
 
 class RNNCell(_TorchCell):
@@ -297,14 +304,15 @@ class RNNCell(_TorchCell):
     ((2, 5), (5,))
     """
 
-    def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", *, rng=None,
-                 dtype=None, device=None):
+    def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", *, fused=True,
+                 rng=None, dtype=None, device=None):
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(
                 f"RNNCell: nonlinearity must be 'tanh' or 'relu'; got {nonlinearity!r}"
             )
         self.nonlinearity = nonlinearity  # first: it picks the kind, whose gates come next
-        super().__init__(input_size, hidden_size, bias, rng=rng, dtype=dtype, device=device)
+        super().__init__(input_size, hidden_size, bias, fused=fused, rng=rng, dtype=dtype,
+                         device=device)
 
     @property
     def kind(self):

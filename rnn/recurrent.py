@@ -202,27 +202,27 @@ class RNNBase(nn.Module):
         widths = self.state_widths
         shapes = [(layers_directions, *(() if unbatched else (batch_size,)), width)
                   for width in widths]  # h (D*L, B, H or proj_size), c (D*L, B, H)
-        if hx is None:
-            zeros = [engine.zeros((layers_directions, batch_size, width), dtype=weight.dtype,
-                                  device=weight.device) for width in widths]
-            hx = zeros[0] if self.state_count == 1 else tuple(zeros)
-        else:
-            parts = (hx,) if self.state_count == 1 else hx
-            if not isinstance(parts, (tuple, list)) or len(parts) != self.state_count or not all(
-                isinstance(t, engine.Tensor) and t.shape == shape
-                for t, shape in zip(parts, shapes)
-            ):
-                want = shapes[0] if self.state_count == 1 else "a tuple (h_0, c_0) of " + (
-                    " and ".join(str(shape) for shape in dict.fromkeys(shapes)))
-                letters = "(D*num_layers, H)" if unbatched else "(D*num_layers, B, H)"
-                raise ValueError(
-                    f"{name}: hx must be {want} {letters}, never batch-first; got "
-                    f"{map_state(lambda t: getattr(t, 'shape', type(t).__name__), hx)}"
-                )
-            check_state_dtypes(name, hx, weight.dtype, "hx")
-            hx = tuple(parts) if self.state_count > 1 else hx  # PyTorch takes [h, c] too
-            if unbatched:
-                hx = map_state(lambda t: t.unsqueeze(1), hx)
+        if hx is None:  # zeros for each layer and direction, made apart (no indexing)
+            zeros = [tuple(engine.zeros((batch_size, width), dtype=weight.dtype,
+                                        device=weight.device) for width in widths)
+                     for _ in range(layers_directions)]
+            return x, [z[0] if len(z) == 1 else z for z in zeros], lengths, unbatched
+        parts = (hx,) if self.state_count == 1 else hx
+        if not isinstance(parts, (tuple, list)) or len(parts) != self.state_count or not all(
+            isinstance(t, engine.Tensor) and t.shape == shape
+            for t, shape in zip(parts, shapes)
+        ):
+            want = shapes[0] if self.state_count == 1 else "a tuple (h_0, c_0) of " + (
+                " and ".join(str(shape) for shape in dict.fromkeys(shapes)))
+            letters = "(D*num_layers, H)" if unbatched else "(D*num_layers, B, H)"
+            raise ValueError(
+                f"{name}: hx must be {want} {letters}, never batch-first; got "
+                f"{map_state(lambda t: getattr(t, 'shape', type(t).__name__), hx)}"
+            )
+        check_state_dtypes(name, hx, weight.dtype, "hx")
+        hx = tuple(parts) if self.state_count > 1 else hx  # PyTorch takes [h, c] too
+        if unbatched:
+            hx = map_state(lambda t: t.unsqueeze(1), hx)
         states = [map_state(lambda t, k=k: t[k], hx) for k in range(layers_directions)]
         return x, states, lengths, unbatched
 

@@ -20,12 +20,20 @@ class MatMul(Function):
 
     def forward(self, a, b):
         self.a, self.b = a, b
+        if _folds(a, b):  # (..., M, K) @ (K, N) as ONE (... * M, K) @ (K, N) product
+            return (a.reshape(-1, a.shape[-1]) @ b).reshape(*a.shape[:-1], b.shape[-1])
         return a @ b
 
     def backward(self, grad):
         # out = a @ b  =>  da = grad @ b^T,  db = a^T @ grad, on 2-D views of 1-D operands
-        a = self.a[None, :] if self.a.ndim == 1 else self.a  # (K,) -> (1, K)
-        b = self.b[:, None] if self.b.ndim == 1 else self.b  # (K,) -> (K, 1)
+        a, b = self.a, self.b
+        if _folds(a, b):  # da and db of the one product; db sums over the rows itself
+            rows, grad_rows = a.reshape(-1, a.shape[-1]), grad.reshape(-1, grad.shape[-1])
+            grad_a = (grad_rows @ b.T).reshape(a.shape) if self.needs_input_grad[0] else None
+            grad_b = rows.T @ grad_rows if self.needs_input_grad[1] else None
+            return grad_a, grad_b
+        a = a[None, :] if a.ndim == 1 else a  # (K,) -> (1, K)
+        b = b[:, None] if b.ndim == 1 else b  # (K,) -> (K, 1)
         if self.a.ndim == 1:
             grad = grad[..., None, :] if self.b.ndim > 1 else grad[..., None]
         if self.b.ndim == 1:
@@ -38,6 +46,15 @@ class MatMul(Function):
             grad_b = a.swapaxes(-1, -2) @ grad  # (..., K, N)
             grad_b = grad_b[..., 0] if self.b.ndim == 1 else grad_b
         return grad_a, grad_b
+
+
+def _folds(a, b):
+    """Whether ``a @ b`` is a stack of products by one matrix, (..., M, K) @ (K, N): then
+    the stack folds into one product of all its rows, as PyTorch's matmul does. Left as
+    a stack, NumPy makes one small product per matrix of it (a row each, for the
+    (B, 1, K) of a decoder's step), and the gradient of b would be a stack of (K, N)
+    products summed afterwards."""
+    return a.ndim > 2 and b.ndim == 2
 
 
 def matmul(a, b):

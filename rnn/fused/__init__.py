@@ -20,6 +20,8 @@ Modules, in the order a call goes through them:
     cuda       CudaSteps: the same as CUDA kernels (kernels.cu beside it), imported only
                when a GPU way runs
     check      check_fused: fused against composed, for any configuration
+    cell       fused_step: one step of a built-in cell as one node (LSTMStep, GRUStep,
+               RNNStep), what rnn.LSTMCell, GRUCell and RNNCell run by default
 
 ``KINDS`` is ``rnn.cells.CELL_KINDS``, the record of each kind the ops fuse.
 

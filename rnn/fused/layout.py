@@ -28,10 +28,11 @@ class SequenceLayout:
     """
 
     def __init__(self, lengths, max_len, batch_size, reverse):
-        full = lengths is None
-        lengths = np.full(batch_size, max_len) if full else check_lengths(
-            lengths, max_len, batch_size)
-        self.lengths, self.all_full = lengths, full or bool((lengths == max_len).all())
+        if lengths is None:
+            self._unpadded(max_len, batch_size, reverse)
+            return
+        lengths = check_lengths(lengths, max_len, batch_size)
+        self.lengths, self.all_full = lengths, bool((lengths == max_len).all())
         self.order = np.argsort(-lengths, kind="stable")  # (B,) working row -> sequence
         self.inverse = np.argsort(self.order)  # (B,) sequence -> working row
         # (B,): working order, as C ints (the *_sequence kernels read them)
@@ -44,6 +45,18 @@ class SequenceLayout:
         self.to_steps = reversed_steps(sorted_lengths, max_len) if reverse else None  # (T, B)
         self.from_steps = reversed_steps(lengths, max_len) if reverse else None  # (T, B)
         self._uploaded = {}  # (device, name) -> that index array there, copied once
+
+    def _unpadded(self, max_len, batch_size, reverse):
+        """The layout of a batch without padding (no lengths), made without a search: the
+        rows stay where they are, and a reversed one is the whole sequence backwards."""
+        self.lengths = np.full(batch_size, max_len)
+        self.all_full, self.identity, self.time_reversed = True, not reverse, reverse
+        self.order = self.inverse = np.arange(batch_size)
+        self.sorted_lengths = self.lengths.astype(np.int32)
+        self.padding = np.zeros((max_len, batch_size), dtype=bool)
+        self.batch_sizes = [batch_size] * max_len
+        self.to_steps = self.from_steps = None  # unread: time_reversed gathers by a view
+        self._uploaded = {}
 
     def index(self, name, like):
         """The index array attribute ``name`` on the device of the array ``like``: the NumPy

@@ -154,13 +154,18 @@ def _transposed(w, scale=None):
 def _slab_over_pre_x(pre_x, layout, bias, scale):
     """(pre_x (T, B, G*H) in the working order + ``bias`` (G*H,)) * ``scale`` (G*H,): the slab
     the loops write the gate values over. A C-contiguous pre_x becomes the slab in place
-    (see the contract above)."""
+    (see the contract above), in two passes, or three where the working order moves it."""
     xp = xp_of(pre_x)
-    slab = pre_x if pre_x.flags.c_contiguous else xp.empty(pre_x.shape, dtype=pre_x.dtype)
     work = layout.to_work(pre_x)
-    if work is not slab:  # a gather, or a reversed view of the slab itself: copy it first
-        slab[...] = work.copy() if layout.time_reversed and slab is pre_x else work
-    slab *= scale
+    if not pre_x.flags.c_contiguous:  # into a new one, C-contiguous (a ufunc's own output
+        slab = xp.empty(pre_x.shape, dtype=pre_x.dtype)  # would keep its input's order)
+        xp.multiply(work, scale, out=slab)
+    elif work is pre_x:
+        slab = pre_x
+        slab *= scale
+    else:  # a gather (a copy), or time reversed: a view of pre_x itself, copied first
+        slab = pre_x
+        xp.multiply(work.copy() if layout.time_reversed else work, scale, out=slab)
     slab += bias * scale
     return slab
 
@@ -210,7 +215,7 @@ class LSTMSequence(Function):
         w_hh_t = _transposed(w_hh, scale)  # (H, 4H)
         hs = _states(xp, steps_count, layout.rows_to_work(h0))  # (T+1, B, H)
         cs = _states(xp, steps_count, layout.rows_to_work(c0))  # (T+1, B, H)
-        tanh_c = xp.empty((steps_count, batch, hidden), dtype=pre_x.dtype)  # for backward
+        tanh_c = xp.zeros((steps_count, batch, hidden), dtype=pre_x.dtype)  # for backward
         steps = select(xp, batch, hidden, pre_x.dtype)
         _forward_steps(steps, steps.lstm_forward, steps.lstm_forward_sequence, layout, w_hh_t,
                        gates=gates, hs=hs, cs=cs, tanh_c=tanh_c)
@@ -266,7 +271,7 @@ class GRUSequence(Function):
         w_hh_t = _transposed(w_hh, scale)  # (H, 3H)
         b_hn = b_hh[2 * hidden:].copy()  # (H,)
         hs = _states(xp, steps_count, layout.rows_to_work(h0))  # (T+1, B, H)
-        hn = xp.empty((steps_count, batch, hidden), dtype=pre_x.dtype)  # W_hn h + b_hn
+        hn = xp.zeros((steps_count, batch, hidden), dtype=pre_x.dtype)  # W_hn h + b_hn
         steps = select(xp, batch, hidden, pre_x.dtype)
         _forward_steps(steps, steps.gru_forward, steps.gru_forward_sequence, layout, w_hh_t,
                        gates=gates, b_hn=b_hn, hs=hs, hn=hn)

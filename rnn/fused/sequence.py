@@ -16,7 +16,9 @@ as its working slab.
 """
 
 import engine
+from nn.functional import linear
 from rnn.cells import CELL_KINDS, check_state_dtypes, kind_of
+from rnn.fused.cell import fused_step
 from rnn.fused.layout import SequenceLayout
 from rnn.fused.ops import GRUSequence, LSTMSequence, RNNSequence
 from rnn.masks import check_lengths, lengths_to_mask
@@ -68,10 +70,9 @@ def _without_padding(x, lengths):
 
 
 def _input_projection(x, w_ih):
-    """x W_ih^T for every step at once, one matrix product (its backward too: dX = dA W_ih,
-    dW_ih = dA^T X): x (T, B, I), w_ih (N, I) -> (T, B, N)."""
-    steps, batch, inputs = x.shape
-    return (x.reshape(steps * batch, inputs) @ w_ih.T).reshape(steps, batch, w_ih.shape[0])
+    """x W_ih^T for every step at once, one matrix product of all T*B rows (its backward
+    too: dX = dA W_ih, dW_ih = dA^T X): x (T, B, I), w_ih (N, I) -> (T, B, N)."""
+    return linear(x, w_ih)
 
 
 def _zeros_if_none(state, x, hidden):
@@ -80,18 +81,25 @@ def _zeros_if_none(state, x, hidden):
     return engine.zeros((x.shape[1], hidden), dtype=x.dtype, device=x.device)
 
 
+def _checked_states(kind, x, states, w_ih, w_hh, b_ih, b_hh):
+    """The dtype and shape checks of ``kind``'s op (``states`` a list, None for zeros):
+    the states, zeros made for the missing ones, and the biases (``_checked``'s)."""
+    name = OPS[kind.name][1]
+    check_state_dtypes(name, [s for s in states if s is not None], w_hh.dtype)
+    states = [_zeros_if_none(state, x, w_hh.shape[-1]) for state in states]
+    return states, _checked(name, kind.gates, x, states, w_ih, w_hh, b_ih, b_hh)
+
+
 def _sequence(kind, x, states, w_ih, w_hh, b_ih, b_hh, lengths, reverse, pre_x=None,
               **options):
     """Check the shapes and dtypes, then run the op of ``kind`` (a CellKind; ``states`` a
     list, None for zeros) on ``pre_x`` = x W_ih^T, computed here unless given."""
-    op, name = OPS[kind.name]
-    check_state_dtypes(name, [s for s in states if s is not None], w_hh.dtype)
-    states = [_zeros_if_none(state, x, w_hh.shape[-1]) for state in states]
-    biases = _checked(name, kind.gates, x, states, w_ih, w_hh, b_ih, b_hh)
+    states, biases = _checked_states(kind, x, states, w_ih, w_hh, b_ih, b_hh)
     layout = SequenceLayout(lengths, x.shape[0], x.shape[1], reverse)
     if pre_x is None:
         pre_x = _input_projection(_without_padding(x, lengths), w_ih)
-    results = op.apply(pre_x, *states, w_hh, *biases, layout=layout, kind=kind, **options)
+    results = OPS[kind.name][0].apply(pre_x, *states, w_hh, *biases, layout=layout, kind=kind,
+                                      **options)
     pre_x._bump_version()  # the op wrote its gates over pre_x: whoever kept it must know
     return results
 
@@ -168,6 +176,21 @@ def run_direction(step, inputs, state, weights, lengths=None, reverse=False):
                       reverse)
 
 
+def _one_step(kind, inputs, states, weights):
+    """``run_layer`` for a sequence of one step, a decoder's fed a token at a time: the
+    cell's one-node step (``rnn.fused.cell``) for each direction, whose set-up is a
+    fraction of the sequence op's. Same checks, same results up to rounding."""
+    outputs, finals = [], []
+    for state, w in zip(states, weights):
+        parts = [None] * kind.states if state is None else (
+            [state] if kind.states == 1 else list(state))
+        parts, _ = _checked_states(kind, inputs, parts, *w)
+        new = fused_step(kind, inputs[0], parts[0] if kind.states == 1 else tuple(parts), *w)
+        outputs.append((new if kind.states == 1 else new[0]).unsqueeze(0))  # (1, B, H)
+        finals.append(new)
+    return outputs, finals
+
+
 def run_layer(step, inputs, states, weights, lengths=None):
     """``rnn.unroll.run_layer`` with the same arguments and results, fused: with two
     directions, their input projections are ONE (batched) matrix product, x @ (W_ih,fwd^T,
@@ -178,6 +201,8 @@ def run_layer(step, inputs, states, weights, lengths=None):
     """
     kind = _kind("run_layer", step)
     weights = [tuple(w) for w in weights]
+    if inputs.ndim == 3 and inputs.shape[0] == 1 and lengths is None:
+        return _one_step(kind, inputs, states, weights)
     if len(weights) == 1:
         projections = [None]
     else:  # a batched product: each direction's projection contiguous, for its op to own

@@ -6,18 +6,19 @@ on a GPU, the "arrays" way, CuPy's own kernels).
 buffers and the step ``t``, whose rows ``:rows`` are the sequences still running; a
 method takes only what it reads and reads as its equations, gate by gate, on named views
 of the step's slab, each operation in place (``out=``) on a preallocated buffer. The
-CUDA kernels (``rnn.fused.cuda``) do the same arithmetic in the same order, so all ways
-agree to rounding.
+CUDA kernels (``rnn.fused.cuda``) do the same arithmetic, so all ways agree to rounding.
 
 The ops hand the steps their inputs already summed, x W_ih^T + b (only h W_hh^T is
 added per step), and with the rows of every sigmoid gate halved, so that one tanh call
 covers all the gates of a step: see ``sigmoid_from_half``. At the small sizes of a
 recurrent step an operation costs more in overhead than in arithmetic, and one pass over
 a step's whole (b, G*H) slab costs less than one per gate view, hence ``GateRows``: the
-per-gate treatment of a whole slab in one pass, from the kind's activations.
+per-gate treatment of a whole slab in one pass, from the kind's activations. For the same
+reason a backward step multiplies dh and dc only by factors the forward alone determines
+(a gate's slope times what the gate multiplies): ``ArraySteps`` makes them for every step
+at once when backward begins, a few passes over the whole sequence instead of a few
+operations per step.
 """
-
-import functools
 
 import numpy as np
 
@@ -34,9 +35,11 @@ def sigmoid_from_half(tanh_of_half):
 
 
 def split_gates(a, count):
-    """(b, count*H) -> ``count`` views (b, H), one per gate, in the weights' order."""
-    width = a.shape[1] // count
-    return [a[:, k * width:(k + 1) * width] for k in range(count)]
+    """(..., count*H) -> ``count`` views (..., H), one per gate, in the weights' order."""
+    width = a.shape[-1] // count
+    if a.ndim == 2:  # a step's slab: the plain slice is the cheaper one, per step
+        return [a[:, k * width:(k + 1) * width] for k in range(count)]
+    return [a[..., k * width:(k + 1) * width] for k in range(count)]
 
 
 class GateRows:
@@ -71,9 +74,13 @@ class GateRows:
 class ArraySteps:
     """The step arithmetic of each kind as array operations (see the module text).
 
-    Made once per op call, with three contiguous (B, H) scratch buffers (the third for a
-    gate's slopes), one (B, 4H) for the slopes of the LSTM's gates and, made on first use,
-    the LSTM slab's ``GateRows``.
+    Made once per op call, with two contiguous (B, H) scratch buffers and, made on first
+    use, the kind's ``GateRows`` and the backward's ``factors``: every factor of a step's
+    gradients that the forward alone determines (a gate's slope times what multiplies
+    the gate), computed for all T steps at once in a few passes over the whole
+    (T, B, ...) buffers, so that a backward step is only what dh and dc make it: half the
+    operations, each on one step's rows. They depend on the forward's values alone, so a
+    second backward (``retain_graph``) reuses them.
     """
 
     fused_product = False  # the loop computes the recurrent product h_{t-1} W_hh^T (BLAS)
@@ -84,30 +91,20 @@ class ArraySteps:
 
     def __init__(self, xp, batch, hidden, dtype):
         self.xp = xp
-        self.scratch = xp.empty((3, batch, hidden), dtype=dtype)  # 3 x (B, H), contiguous
-        self.slope = xp.empty((batch, 4 * hidden), dtype=dtype)  # (B, 4H): slopes
+        self.scratch = xp.empty((2, batch, hidden), dtype=dtype)  # 2 x (B, H), contiguous
         self.hidden, self.dtype = hidden, dtype
+        self.factors = None  # the backward's factors, made by its first step
+        self._gate_rows = {}
 
-    @functools.cached_property
-    def lstm_rows(self):
-        """The LSTM slab's GateRows (i, f, o sigmoid, g tanh), made on first use."""
-        return GateRows(self.xp, CELL_KINDS["lstm"], self.hidden, self.dtype)
+    def gate_rows(self, kind):
+        """The GateRows of ``kind`` (a name of CELL_KINDS), made on first use."""
+        if kind not in self._gate_rows:
+            self._gate_rows[kind] = GateRows(self.xp, CELL_KINDS[kind], self.hidden, self.dtype)
+        return self._gate_rows[kind]
 
     def contiguous(self, a):
         """``a`` as these steps can read it: as it is (array operations take any strides)."""
         return a
-
-    def _times_sigmoid_slope(self, d, s):
-        """d *= sigmoid'(a) = (1 - s) s, in place, from the gate's value s (b, H)."""
-        slope = self.xp.subtract(1, s, out=self.scratch[2, :s.shape[0]])
-        slope *= s
-        d *= slope
-
-    def _times_tanh_slope(self, d, g):
-        """d *= tanh'(a) = 1 - g^2, in place, from the gate's value g (b, H)."""
-        slope = self.xp.multiply(g, g, out=self.scratch[2, :g.shape[0]])
-        self.xp.subtract(1, slope, out=slope)
-        d *= slope
 
     # ------------------------------------------------------------ LSTM
 
@@ -118,7 +115,7 @@ class ArraySteps:
         a = gates[t, :rows]  # (b, 4H): x W_ih^T + b, then the pre-activations, then the gates
         a += recurrent[:rows]
         xp.tanh(a, out=a)  # one call for the four: tanh(a) for g, tanh(a / 2) for i, f, o
-        self.lstm_rows.activate(a)  # i, f, o = sigmoid_from_half(.); g stays tanh(a)
+        self.gate_rows("lstm").activate(a)  # i, f, o = sigmoid_from_half(.); g stays tanh(a)
         i, f, g, o = split_gates(a, 4)
         c, i_g = cs[t + 1, :rows], self.scratch[0, :rows]
         xp.multiply(f, cs[t, :rows], out=c)
@@ -126,29 +123,41 @@ class ArraySteps:
         xp.tanh(c, out=tanh_c[t, :rows])
         xp.multiply(o, tanh_c[t, :rows], out=hs[t + 1, :rows])  # h_t = o tanh(c_t)
 
-    def lstm_backward(self, *, d_pre, gates, cs, tanh_c, d_out, d_cs, dh_next, dc, t, rows):
-        # dh = d_out_t + (from step t+1);  do = dh tanh(c_t);  dc += dh o (1 - tanh^2 c_t);
-        # di = dc g, df = dc c_{t-1}, dg = dc i, each times its gate's slope; dc_{t-1} = dc f
+    def _lstm_factors(self, gates, cs, tanh_c):
+        """For all steps: (T, B, 4H) the factors of dc in di, df, dg and of dh in do,
+        (g i', c_{t-1} f', i g', tanh(c_t) o'), and (T, B, H) that of dh in dc,
+        o (1 - tanh^2 c_t), each gate's slope from its value (GateRows.slopes)."""
         xp = self.xp
-        a, d = gates[t, :rows], d_pre[t, :rows]  # (b, 4H): the gate values, their gradients
-        i, f, g, o = split_gates(a, 4)
-        di, df, dg, do = split_gates(d, 4)  # of the pre-activations, in the end
-        tanh_of_c, dc_t = tanh_c[t, :rows], dc[:rows]
-        dh, tmp = self.scratch[0, :rows], self.scratch[1, :rows]
+        of_gates = self.gate_rows("lstm").slopes(gates, out=xp.empty_like(gates))
+        i, f, g, o = split_gates(gates, 4)
+        by_i, by_f, by_g, by_o = split_gates(of_gates, 4)
+        by_i *= g
+        by_f *= cs[:-1]
+        by_g *= i
+        by_o *= tanh_c
+        of_c = xp.multiply(tanh_c, tanh_c)
+        xp.subtract(1, of_c, out=of_c)
+        of_c *= o
+        return of_gates, of_c
+
+    def lstm_backward(self, *, d_pre, gates, cs, tanh_c, d_out, d_cs, dh_next, dc, t, rows):
+        # dh = d_out_t + (from step t+1);  dc += dh o (1 - tanh^2 c_t);  do = dh tanh(c_t) o';
+        # di, df, dg = dc g i', dc c_{t-1} f', dc i g';  dc_{t-1} = dc f  (' : the slope)
+        xp = self.xp
+        if self.factors is None:
+            self.factors = self._lstm_factors(gates, cs, tanh_c)
+        of_gates, of_c = self.factors[0][t, :rows], self.factors[1][t, :rows]
+        hidden = dc.shape[1]
+        dh, dc_t, tmp = self.scratch[0, :rows], dc[:rows], self.scratch[1, :rows]
         xp.add(dh_next[:rows], d_out[t, :rows], out=dh)
         if d_cs is not None:
             dc_t += d_cs[t, :rows]
-        xp.multiply(dh, tanh_of_c, out=do)  # do = dh tanh(c_t)
-        xp.multiply(do, tanh_of_c, out=tmp)
-        xp.subtract(dh, tmp, out=tmp)
-        tmp *= o
-        dc_t += tmp  # dc += dh o (1 - tanh^2 c_t), as (dh - do tanh(c_t)) o
-        xp.multiply(dc_t, g, out=di)  # di = dc g
-        xp.multiply(dc_t, cs[t, :rows], out=df)  # df = dc c_{t-1}
-        xp.multiply(dc_t, i, out=dg)  # dg = dc i
-        dc_t *= f  # dc_{t-1} = dc f
-        # times each gate's slope: (1 - i) i, (1 - f) f, 1 - g^2, (1 - o) o, in one pass
-        d *= self.lstm_rows.slopes(a, out=self.slope[:rows])  # now of the pre-activations
+        dc_t += xp.multiply(dh, of_c, out=tmp)  # dc += dh o (1 - tanh^2 c_t)
+        d = d_pre[t, :rows].reshape(rows, 4, hidden)  # (b, 4, H): di, df, dg, do
+        of_gates = of_gates.reshape(rows, 4, hidden)
+        xp.multiply(dc_t[:, None], of_gates[:, :3], out=d[:, :3])  # di, df, dg: one call
+        xp.multiply(dh, of_gates[:, 3], out=d[:, 3])  # do
+        dc_t *= gates[t, :rows, hidden:2 * hidden]  # dc_{t-1} = dc f
 
     # ------------------------------------------------------------ GRU
 
@@ -172,25 +181,34 @@ class ArraySteps:
         h *= z
         h += n  # h_t = n + z (h_{t-1} - n)
 
-    def gru_backward(self, *, d_pre, d_pre_n, gates, hn, hs, d_out, dh_next, carry, t, rows):
-        # dh = carry + (from step t+1) + d_out_t;  dn = dh (1 - z) (1 - n^2);
-        # dz = dh (h - n) z (1 - z);  dr = dn hn r (1 - r);  d(hn) = dn r;  carry <- dh z
+    def _gru_factors(self, gates, hn, hs):
+        """For all steps (T, B, 3H): the factors of dn in dr and of dh in dz and dn,
+        (hn r', (h_{t-1} - n) z', (1 - z) n'), each gate's slope from its value."""
         xp = self.xp
-        r, z, n = split_gates(gates[t, :rows], 3)
+        factors = self.gate_rows("gru").slopes(gates, out=xp.empty_like(gates))
+        r, z, n = split_gates(gates, 3)
+        by_r, by_z, by_n = split_gates(factors, 3)
+        by_r *= hn
+        by_z *= xp.subtract(hs[:-1], n)
+        by_n *= xp.subtract(1, z)
+        return factors
+
+    def gru_backward(self, *, d_pre, d_pre_n, gates, hn, hs, d_out, dh_next, carry, t, rows):
+        # dh = carry + (from step t+1) + d_out_t;  dn = dh (1 - z) n';  dz = dh (h - n) z';
+        # dr = dn hn r';  d(hn) = dn r;  carry <- dh z  (' : the slope)
+        xp = self.xp
+        if self.factors is None:
+            self.factors = self._gru_factors(gates, hn, hs)
+        by_r, by_z, by_n = split_gates(self.factors[t, :rows], 3)
+        r, z, _ = split_gates(gates[t, :rows], 3)
         dr, dz, d_hn = split_gates(d_pre[t, :rows], 3)  # the h side: (dr, dz, dn r)
         dn = d_pre_n[t, :rows]  # the x side of the n block
-        dh, one_minus_z = self.scratch[0, :rows], self.scratch[1, :rows]
+        dh = self.scratch[0, :rows]
         xp.add(carry[:rows], dh_next[:rows], out=dh)
         dh += d_out[t, :rows]
-        xp.subtract(1, z, out=one_minus_z)
-        xp.multiply(dh, one_minus_z, out=dn)
-        self._times_tanh_slope(dn, n)  # dn = dh (1 - z) (1 - n^2)
-        xp.subtract(hs[t, :rows], n, out=dz)
-        dz *= dh
-        one_minus_z *= z
-        dz *= one_minus_z  # dz = dh (h - n) z (1 - z)
-        xp.multiply(dn, hn[t, :rows], out=dr)
-        self._times_sigmoid_slope(dr, r)  # dr = dn hn r (1 - r)
+        xp.multiply(dh, by_n, out=dn)  # dn = dh (1 - z) n'
+        xp.multiply(dh, by_z, out=dz)  # dz = dh (h - n) z'
+        xp.multiply(dn, by_r, out=dr)  # dr = dn hn r'
         xp.multiply(dn, r, out=d_hn)  # d(hn) = dn r
         xp.multiply(dh, z, out=carry[:rows])  # carry = dh z
 
@@ -205,12 +223,19 @@ class ArraySteps:
         else:
             self.xp.tanh(h, out=h)
 
-    def rnn_backward(self, *, d_pre, hs, d_out, dh_next, relu, t, rows):
-        # dA_t = dh act'(a_t):  (1 - h_t^2) dh for tanh, [h_t > 0] dh for relu
-        xp = self.xp
-        h, d = hs[t + 1, :rows], d_pre[t, :rows]
-        xp.add(dh_next[:rows], d_out[t, :rows], out=d)  # dh
+    def _rnn_slopes(self, hs, relu):
+        """For all steps (T, B, H): act'(a_t) from h_t, [h_t > 0] for relu, 1 - h_t^2 for
+        tanh."""
+        xp, h = self.xp, hs[1:]
         if relu:
-            d *= xp.greater(h, 0, out=self.scratch[0, :rows])
-        else:
-            self._times_tanh_slope(d, h)
+            return xp.greater(h, 0).astype(h.dtype)
+        slopes = xp.multiply(h, h)
+        return xp.subtract(1, slopes, out=slopes)
+
+    def rnn_backward(self, *, d_pre, hs, d_out, dh_next, relu, t, rows):
+        # dA_t = dh act'(a_t), dh = d_out_t + (from step t+1)
+        if self.factors is None:
+            self.factors = self._rnn_slopes(hs, relu)
+        d = d_pre[t, :rows]
+        self.xp.add(dh_next[:rows], d_out[t, :rows], out=d)  # dh
+        d *= self.factors[t, :rows]

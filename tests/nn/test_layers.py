@@ -31,6 +31,34 @@ def test_linear_gradcheck(batch, n_in, n_out, bias, seed):
     assert check_module(layer, x)
 
 
+@given(st.lists(st.integers(1, 4), min_size=0, max_size=3).map(tuple), st.integers(1, 5),
+       st.integers(1, 5), st.booleans(), st.sampled_from(["float32", "float64"]), seeds)
+def test_linear_is_one_node_with_the_composed_graphs_numbers(batch, n_in, n_out, bias, dtype,
+                                                             seed):
+    """F.linear's one node (Affine) against the graph it replaces, x.reshape(N, in) @ W.T
+    + b reshaped back: the output and every gradient equal to the last bit, 1-D to 4-D
+    inputs, float32 and float64."""
+    rng = np.random.default_rng(seed)
+    x, w, b = (engine.tensor(rng.standard_normal(s), dtype=dtype, requires_grad=True)
+               for s in ((*batch, n_in), (n_out, n_in), (n_out,)))
+    upstream = engine.tensor(rng.standard_normal((*batch, n_out)), dtype=dtype)
+    results = []
+    for one_node in (True, False):
+        for t in (x, w, b):
+            t.grad = None
+        if one_node:
+            y = F.linear(x, w, b if bias else None)
+            assert type(y.grad_fn).__name__ == "Affine"
+        else:
+            y = x.reshape(-1, n_in) @ w.T
+            y = (y + b if bias else y).reshape(*batch, n_out)
+        (y * upstream).sum().backward()
+        results.append([y.numpy()] + [t.grad.numpy() for t in (x, w, b) if t.grad is not None])
+    assert len(results[0]) == len(results[1])
+    for one, composed in zip(*results):
+        np.testing.assert_array_equal(one, composed)
+
+
 @given(shapes, st.integers(1, 5), st.integers(1, 3), st.booleans(), st.booleans(), seeds)
 def test_embedding_gradcheck_and_padding_row_gets_no_gradient(batch, rows, dim, pad, scale,
                                                              seed):

@@ -24,6 +24,9 @@ from tests.rnn.common import (
 )
 
 KINDS = sorted(CELLS)
+BUILT_IN = sorted(rnn.cells.CELL_KINDS)  # the kinds whose cells run fused or composed
+PATHS = [(kind, fused) for kind in KINDS for fused in (True, False)
+         if fused or kind in BUILT_IN]  # (kind, fused): a user's own cell has one path
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -40,11 +43,12 @@ def test_cell_matches_docstring_equations(kind, batch, inputs, hidden, seed):
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
 
 
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind, fused", PATHS)
 @given(batch=small, inputs=small, hidden=small, seed=st.integers(0, 2**16))
-def test_cell_gradcheck(kind, batch, inputs, hidden, seed):
+def test_cell_gradcheck(kind, fused, batch, inputs, hidden, seed):
     rng = np.random.default_rng(seed)
-    cell = make_cell(kind, inputs, hidden, seed=seed)
+    cell = make_cell(kind, inputs, hidden, seed=seed,
+                     **({"fused": fused} if kind in BUILT_IN else {}))
     x = randn(rng, batch, inputs, requires_grad=True)
     state = random_state(rng, CELLS[kind][1], batch, hidden, requires_grad=True)
     count = len(leaves(state))
@@ -55,9 +59,39 @@ def test_cell_gradcheck(kind, batch, inputs, hidden, seed):
     engine.gradcheck(step, [x, *leaves(state), *cell.parameters()])
 
 
-@pytest.mark.parametrize("kind", ["rnn_tanh", "lstm", "gru"])
-def test_cell_without_bias(kind):
-    cell = make_cell(kind, 2, 3, bias=False)
+@pytest.mark.parametrize("kind", BUILT_IN)
+@given(batch=small, inputs=small, hidden=small, bias=st.booleans(),
+       dtype=st.sampled_from(["float64", "float32"]), seed=st.integers(0, 2**16))
+def test_fused_step_is_the_composed_cell(kind, batch, inputs, hidden, bias, dtype, seed):
+    """The one-node step (rnn.fused.cell, the default) against the cell function's graph
+    (fused=False): the new state and the gradient of every input and parameter, from
+    upstream gradients on every part of the state."""
+    rng = np.random.default_rng(seed)
+    x = engine.Tensor(rng.standard_normal((batch, inputs)), dtype=dtype, requires_grad=True)
+    state = random_state(rng, CELLS[kind][1], batch, hidden, requires_grad=True)
+    state = engine.Tensor(state.numpy(), dtype=dtype, requires_grad=True) if isinstance(
+        state, engine.Tensor) else tuple(engine.Tensor(s.numpy(), dtype=dtype,
+                                                       requires_grad=True) for s in state)
+    upstream = [rng.standard_normal((batch, hidden)) for _ in leaves(state)]
+    got = []
+    for fused in (True, False):
+        cell = make_cell(kind, inputs, hidden, seed=seed, bias=bias, fused=fused).to(dtype)
+        tensors = [x, *leaves(state), *cell.parameters()]
+        for t in tensors:
+            t.grad = None
+        new = leaves(cell(x, state))
+        sum((n * engine.tensor(u, dtype=dtype)).sum() for n, u in zip(new, upstream)).backward()
+        got.append([n.numpy() for n in new] + [t.grad.numpy() for t in tensors])
+    tolerance = dict(rtol=1e-10, atol=1e-12) if dtype == "float64" else dict(rtol=1e-4,
+                                                                             atol=1e-5)
+    for fused_value, composed_value in zip(*got):
+        np.testing.assert_allclose(fused_value, composed_value, **tolerance)
+
+
+@pytest.mark.parametrize("fused", [True, False], ids=["fused", "composed"])
+@pytest.mark.parametrize("kind", BUILT_IN)
+def test_cell_without_bias(kind, fused):
+    cell = make_cell(kind, 2, 3, bias=False, fused=fused)
     assert [name for name, _ in cell.named_parameters()] == ["weight_ih", "weight_hh"]
     assert cell.bias_ih is None and cell.bias_hh is None
     rng = np.random.default_rng(0)

@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 import pytest
 from hypothesis import given
+from hypothesis import strategies as st
 
 import engine
 import rnn
@@ -207,6 +208,44 @@ def test_the_fused_ops_run_on_the_gpu_of_their_inputs():
 
 
 @pytest.mark.parametrize("kind", sorted(KINDS))
+@given(directions=st.integers(1, 2), batch=st.integers(1, 4), hidden=st.integers(1, 4),
+       bias=st.booleans(), zero_state=st.booleans(),
+       dtype=st.sampled_from(["float64", "float32"]), seed=st.integers(0, 2**16))
+def test_a_one_step_sequence_runs_the_cells_step_with_the_layers_results(
+        kind, directions, batch, hidden, bias, zero_state, dtype, seed):
+    """T = 1 (a decoder fed a token at a time): rnn.fused.run_layer takes the cell's
+    one-node step; outputs, final states and every gradient are the composed layer's."""
+    problems = [problem(kind, 1, batch, 3, hidden, dtype, bias, seed=seed + d)
+                for d in range(directions)]
+    x = problems[0][0]
+    states = [None if zero_state else s[0] if len(s) == 1 else tuple(s)
+              for _, s, _, _ in problems]
+    weights = [w for _, _, w, _ in problems]
+    leaves = [x, *(t for _, s, w, _ in problems for t in (*([] if zero_state else s), *w)
+                   if t is not None)]
+
+    def run(layer_function):
+        for leaf in leaves:
+            leaf.grad = None
+        outputs, finals = layer_function(KINDS[kind].function, x,
+                                         [s if s is not None else _zeros(kind, batch, hidden,
+                                                                         dtype)
+                                          for s in states] if layer_function is rnn.run_layer
+                                         else states, weights)
+        parts = [*outputs, *(p for f in finals for p in (f if isinstance(f, tuple) else (f,)))]
+        sum((p * p).sum() for p in parts).backward()
+        return [p.numpy() for p in parts] + [leaf.grad.numpy() for leaf in leaves]
+
+    assert_same(run(fused.run_layer), run(rnn.run_layer), dtype)
+
+
+def _zeros(kind, batch, hidden, dtype):
+    """The zero state of ``kind`` (the composed layer needs one given)."""
+    zeros = tuple(engine.zeros((batch, hidden), dtype=dtype) for _ in range(KINDS[kind].states))
+    return zeros[0] if len(zeros) == 1 else zeros
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
 @pytest.mark.parametrize("directions", [1, 2])
 def test_run_layer_matches_the_composed_layer(kind, directions, kernel_way):
     """Both directions' input projections are one matrix product; the results and every
@@ -232,7 +271,7 @@ def test_run_layer_matches_the_composed_layer(kind, directions, kernel_way):
                 nodes.add(node)
                 stack.extend(parent._ctx for parent in node.parents)
         total.backward()
-        products = sum(type(node).__name__ == "MatMul" for node in nodes)
+        products = sum(type(node).__name__ in ("MatMul", "Affine") for node in nodes)
         return products, [o.numpy() for o in outputs] + [leaf.grad.numpy() for leaf in leaves]
 
     products, got = run(fused.run_layer)
