@@ -27,6 +27,7 @@ from engine import log_softmax as _log_softmax
 from engine import relu as _relu
 from engine import softmax as _softmax
 from engine.backend import xp_of
+from engine.ops.linalg import rows_product, rows_product_grads
 from engine.ops.shape import GetItem
 from nn.init import generator
 from nn.losses import (
@@ -78,18 +79,17 @@ class Affine(Function):
 
     def forward(self, x, weight, *bias):
         self.x, self.weight = x, weight
-        rows = x.reshape(-1, x.shape[-1])  # (N, in)
-        out = rows @ weight.T  # (N, out)
+        out = rows_product(x, weight.T)  # (..., out)
         if bias:
             out += bias[0]
-        return out.reshape(*x.shape[:-1], weight.shape[0])
+        return out
 
     def backward(self, grad):
-        x, weight = self.x, self.weight
-        rows, grad_rows = x.reshape(-1, x.shape[-1]), grad.reshape(-1, weight.shape[0])
-        grad_x = (grad_rows @ weight).reshape(x.shape) if self.needs_input_grad[0] else None
-        grad_weight = (rows.T @ grad_rows).T if self.needs_input_grad[1] else None
-        return (grad_x, grad_weight, grad_rows)[:len(self.needs_input_grad)]  # db: the rows
+        grad_x, grad_weight_t = rows_product_grads(self.x, self.weight.T, grad,
+                                                   self.needs_input_grad)
+        grad_weight = None if grad_weight_t is None else grad_weight_t.T
+        grad_rows = grad.reshape(-1, grad.shape[-1])  # db: its sum, as an Add's, by the engine
+        return (grad_x, grad_weight, grad_rows)[:len(self.needs_input_grad)]
 
 
 def linear(x, weight, bias=None):

@@ -21,17 +21,14 @@ class MatMul(Function):
     def forward(self, a, b):
         self.a, self.b = a, b
         if _folds(a, b):  # (..., M, K) @ (K, N) as ONE (... * M, K) @ (K, N) product
-            return (a.reshape(-1, a.shape[-1]) @ b).reshape(*a.shape[:-1], b.shape[-1])
+            return rows_product(a, b)
         return a @ b
 
     def backward(self, grad):
         # out = a @ b  =>  da = grad @ b^T,  db = a^T @ grad, on 2-D views of 1-D operands
         a, b = self.a, self.b
-        if _folds(a, b):  # da and db of the one product; db sums over the rows itself
-            rows, grad_rows = a.reshape(-1, a.shape[-1]), grad.reshape(-1, grad.shape[-1])
-            grad_a = (grad_rows @ b.T).reshape(a.shape) if self.needs_input_grad[0] else None
-            grad_b = rows.T @ grad_rows if self.needs_input_grad[1] else None
-            return grad_a, grad_b
+        if _folds(a, b):
+            return rows_product_grads(a, b, grad, self.needs_input_grad)
         a = a[None, :] if a.ndim == 1 else a  # (K,) -> (1, K)
         b = b[:, None] if b.ndim == 1 else b  # (K,) -> (K, 1)
         if self.a.ndim == 1:
@@ -46,6 +43,22 @@ class MatMul(Function):
             grad_b = a.swapaxes(-1, -2) @ grad  # (..., K, N)
             grad_b = grad_b[..., 0] if self.b.ndim == 1 else grad_b
         return grad_a, grad_b
+
+
+def rows_product(a, b):
+    """a (..., K) @ b (K, N) -> (..., N) as one product of all of a's rows, (N_rows, K) @
+    (K, N), as PyTorch's matmul and linear compute it."""
+    return (a.reshape(-1, a.shape[-1]) @ b).reshape(*a.shape[:-1], b.shape[-1])
+
+
+def rows_product_grads(a, b, grad, needs=(True, True)):
+    """The gradients of ``rows_product(a, b)`` from ``grad`` (..., N): da = grad b^T, one
+    product, and db = a^T grad over all the rows at once (the sum over them is the
+    product's own); None where ``needs`` says no."""
+    rows, grad_rows = a.reshape(-1, a.shape[-1]), grad.reshape(-1, grad.shape[-1])
+    grad_a = (grad_rows @ b.T).reshape(a.shape) if needs[0] else None
+    grad_b = rows.T @ grad_rows if needs[1] else None
+    return grad_a, grad_b
 
 
 def _folds(a, b):

@@ -155,13 +155,17 @@ def _kind(name, step):
     return kind
 
 
+def _parts(kind, state):
+    """A direction's state as the list of its Tensors (None for zeros): [h] or [h, c]."""
+    if kind.states == 1:
+        return [state]
+    return [None] * kind.states if state is None else list(state)
+
+
 def _direction(kind, inputs, state, weights, lengths, reverse, pre_x=None):
     """(outputs, final state) of one direction, the LSTM's final state (h_n, c_n)."""
-    if kind.states == 1:
-        return _sequence(kind, inputs, [state], *weights, lengths, reverse, pre_x)
-    states = [None] * kind.states if state is None else list(state)
-    output, *finals = _sequence(kind, inputs, states, *weights, lengths, reverse, pre_x)
-    return output, tuple(finals)
+    results = _sequence(kind, inputs, _parts(kind, state), *weights, lengths, reverse, pre_x)
+    return results if kind.states == 1 else (results[0], tuple(results[1:]))
 
 
 def run_direction(step, inputs, state, weights, lengths=None, reverse=False):
@@ -182,9 +186,7 @@ def _one_step(kind, inputs, states, weights):
     fraction of the sequence op's. Same checks, same results up to rounding."""
     outputs, finals = [], []
     for state, w in zip(states, weights):
-        parts = [None] * kind.states if state is None else (
-            [state] if kind.states == 1 else list(state))
-        parts, _ = _checked_states(kind, inputs, parts, *w)
+        parts, _ = _checked_states(kind, inputs, _parts(kind, state), *w)
         new = fused_step(kind, inputs[0], parts[0] if kind.states == 1 else tuple(parts), *w)
         outputs.append((new if kind.states == 1 else new[0]).unsqueeze(0))  # (1, B, H)
         finals.append(new)
