@@ -8,7 +8,7 @@
     (3,)
 """
 
-from engine import dtypes, random
+from engine import dtypes, memory, random
 from engine.backend import cuda_available, device, get_default_device, set_default_device
 from engine.dtypes import (
     bool,
@@ -213,6 +213,8 @@ from engine.tensor import (
     tensor,
     unbroadcast,
 )
+
+memory.keep_freed_memory()  # a step's freed arrays serve the next step's (engine.memory)
 
 __all__ = [
     "detect_anomaly", "draw_graph", "get_default_device", "is_anomaly_enabled", "jacobian",

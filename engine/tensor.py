@@ -596,14 +596,22 @@ class Tensor:
         self._ctx, self._output_index, self.requires_grad = node, 0, True
         return self
 
-    def _arithmetic_(self, ufunc, compute, other):
-        """``self = self <ufunc> other`` in place. Outside the graph it goes straight into the
-        array (an optimizer's ``p.data.add_(g, alpha=-lr)``: no copy), with PyTorch's rules:
-        the result keeps this shape (else an error), and no float lands in an integer tensor."""
+    def _arithmetic_(self, ufunc, compute, other, alpha=1):
+        """``self = self <ufunc> (other * alpha)`` in place. Outside the graph it goes straight
+        into the array (an optimizer's ``p.data.add_(g, alpha=-lr)``: no node, one
+        temporary), with PyTorch's rules: the result keeps this shape (else an error), and
+        no float lands in an integer tensor."""
         array = other.array if isinstance(other, Tensor) else other
         if self._records((other,)) or (backend.is_array(array) and type(array) is not type(
-                self.array)):
-            return self._modify(compute, other)  # recorded, or another device: the full path
+                self.array)):  # recorded, or another device: the full path
+            return self._modify(compute, other if alpha == 1 else other * alpha)
+        if alpha != 1:  # other * alpha, as before; a float Tensor's without making a node
+            if isinstance(other, Tensor) and other.dtype.kind == "f" and isinstance(
+                    alpha, (int, float)):
+                array = array * array.dtype.type(alpha)  # the number in its dtype, as ops.mul
+            else:
+                scaled = other * alpha
+                array = scaled.array if isinstance(scaled, Tensor) else scaled
         xp = backend.xp_of(self.array)
         try:
             getattr(xp, ufunc)(self.array, array, out=self.array, casting="same_kind")
@@ -887,10 +895,10 @@ class Tensor:
 
     # in place, PyTorch's spellings (see _modify)
     def add_(self, other, alpha=1):
-        return self._arithmetic_("add", ops.add, other if alpha == 1 else other * alpha)
+        return self._arithmetic_("add", ops.add, other, alpha)
 
     def sub_(self, other, alpha=1):
-        return self._arithmetic_("subtract", ops.sub, other if alpha == 1 else other * alpha)
+        return self._arithmetic_("subtract", ops.sub, other, alpha)
 
     def mul_(self, other):
         return self._arithmetic_("multiply", ops.mul, other)

@@ -32,12 +32,13 @@ Every other buffer is allocated once per call and written in place. The rows of 
 sigmoid gate are halved in the slab, the bias and a copy of W_hh (exact: a power of two),
 so that one tanh call covers all the gates of a step (``rnn.fused.steps.sigmoid_from_half``).
 
-The gate arithmetic of a step is a method of the steps object that ``rnn.fused.ways``
-selects (``ArraySteps`` on the CPU, ``CudaSteps`` on a GPU): ``steps.lstm_forward(...)``,
-called by keyword by ``_forward_steps`` / ``_backward_steps``, the one loop the three ops
-share. It computes the recurrent product with one BLAS call per step unless
-``steps.fused_product`` (the step does it), and when ``steps.whole_sequence`` one
-``*_sequence`` call replaces the loop.
+The gate arithmetic is a method of the steps object that ``rnn.fused.ways`` selects
+(``ArraySteps`` on the CPU, ``CudaSteps`` on a GPU), called by keyword by
+``_forward_steps`` / ``_backward_steps``, which the three ops share: with
+``steps.whole_sequence`` (the CPU's arrays, CUDA's "sequence" way) one call,
+``steps.lstm_forward_sequence(...)``, runs every step; otherwise those loop over the steps,
+calling ``steps.lstm_forward(...)`` per step, with the recurrent product made by one BLAS
+call per step unless ``steps.fused_product`` (the step does it).
 
 Padding (``lengths``) follows ``rnn.unroll``: past its end a sequence keeps its state and
 outputs zeros; ``reverse=True`` starts each sequence at its own last valid step. The
@@ -61,20 +62,22 @@ from rnn.fused.ways import select
 # ---------------------------------------------------------------- the shared loop
 
 
-def _forward_steps(steps, step, sequence, layout, w_hh_t, **buffers):
-    """Run ``step`` (``steps.lstm_forward``, ...) for t = 0 .. T-1 by keyword: the
-    ``buffers`` (``hs`` (T+1, B, H) among them), ``t``, ``rows``, and the recurrent product
-    h_{t-1} W_hh^T in ``recurrent`` (B, G*H), one BLAS call here, or the weights
-    ``w_hh_t`` (H, G*H) for a step that computes it (``steps.fused_product``). With
-    ``steps.whole_sequence``, one call of ``sequence`` (``steps.lstm_forward_sequence``,
-    ...) with the weights and the lengths does every step."""
+def _forward_steps(steps, name, layout, w_hh_t, **buffers):
+    """Run the step ``name`` of ``steps`` ("lstm_forward", ...) for t = 0 .. T-1 by
+    keyword: the ``buffers`` (``hs`` (T+1, B, H) among them), ``t``, ``rows``, and the
+    recurrent product h_{t-1} W_hh^T in ``recurrent`` (B, G*H), one BLAS call here, or the
+    weights ``w_hh_t`` (H, G*H) for a step that computes it (``steps.fused_product``).
+    With ``steps.whole_sequence``, one call of ``name + "_sequence"`` with the weights and
+    the lengths does every step."""
     hs = buffers["hs"]
     xp, batch = xp_of(hs), hs.shape[1]
     if not batch:  # an empty batch: nothing to run (and CUDA refuses an empty launch)
         return
     if steps.whole_sequence:
-        sequence(w_hh_t=w_hh_t, lengths=layout.index("sorted_lengths", hs), **buffers)
+        getattr(steps, name + "_sequence")(w_hh_t=w_hh_t, lengths=layout.index(
+            "sorted_lengths", hs), **buffers)
         return
+    step = getattr(steps, name)
     recurrent = None if steps.fused_product else xp.empty((batch, w_hh_t.shape[1]),
                                                           dtype=hs.dtype)
     for t, rows in enumerate(layout.batch_sizes):
@@ -87,20 +90,22 @@ def _forward_steps(steps, step, sequence, layout, w_hh_t, **buffers):
             step(recurrent=recurrent, t=t, rows=rows, **buffers)
 
 
-def _backward_steps(steps, step, sequence, layout, w_hh, **buffers):
-    """Run ``step`` for t = T-1 .. 0 as ``_forward_steps`` does: among the ``buffers``,
-    ``d_pre`` (T, B, G*H), the pre-activation gradients whose product dA_t W_hh goes to h_t,
-    and ``dh_next`` (B, H), which holds d h_n (LSTM, RNN) or zeros (GRU) on entry, then
-    that product (one BLAS call here), or the step computes it from ``w_hh`` (G*H, H) for
-    the rows that ran step t+1 (``next_rows``). Leaves dA_0 W_hh in ``dh_next``."""
+def _backward_steps(steps, name, layout, w_hh, **buffers):
+    """Run the step ``name`` ("lstm_backward", ...) for t = T-1 .. 0 as ``_forward_steps``
+    does: among the ``buffers``, ``d_pre`` (T, B, G*H), the pre-activation gradients whose
+    product dA_t W_hh goes to h_t, and ``dh_next`` (B, H), which holds d h_n (LSTM, RNN) or
+    zeros (GRU) on entry, then that product (one BLAS call here), or the step computes it
+    from ``w_hh`` (G*H, H) for the rows that ran step t+1 (``next_rows``). Leaves dA_0 W_hh
+    in ``dh_next``."""
     d_pre, dh_next = buffers["d_pre"], buffers["dh_next"]
     xp, (steps_count, batch) = xp_of(d_pre), d_pre.shape[:2]
     if not batch:
         return
     if steps.whole_sequence:
-        sequence(w_hh=w_hh, lengths=layout.index("sorted_lengths", d_pre), **buffers)
+        getattr(steps, name + "_sequence")(w_hh=w_hh, lengths=layout.index(
+            "sorted_lengths", d_pre), **buffers)
     else:
-        sizes = layout.batch_sizes + [0]
+        step, sizes = getattr(steps, name), layout.batch_sizes + [0]
         for t in reversed(range(steps_count)):
             rows = sizes[t]
             if not rows:
@@ -217,7 +222,7 @@ class LSTMSequence(Function):
         cs = _states(xp, steps_count, layout.rows_to_work(c0))  # (T+1, B, H)
         tanh_c = xp.zeros((steps_count, batch, hidden), dtype=pre_x.dtype)  # for backward
         steps = select(xp, batch, hidden, pre_x.dtype)
-        _forward_steps(steps, steps.lstm_forward, steps.lstm_forward_sequence, layout, w_hh_t,
+        _forward_steps(steps, "lstm_forward", layout, w_hh_t,
                        gates=gates, hs=hs, cs=cs, tanh_c=tanh_c)
         self.layout, self.steps, self.w_hh = layout, steps, w_hh
         self.gates, self.hs, self.cs, self.tanh_c = gates, hs, cs, tanh_c
@@ -233,7 +238,7 @@ class LSTMSequence(Function):
         d_cs = None if d_cs is None else steps.contiguous(layout.to_work(d_cs))
         dh, dc = layout.rows_to_work(d_hn), layout.rows_to_work(d_cn)  # (B, H): d final states
         d_pre = xp.zeros_like(self.gates)  # (T, B, 4H)
-        _backward_steps(steps, steps.lstm_backward, steps.lstm_backward_sequence, layout,
+        _backward_steps(steps, "lstm_backward", layout,
                         steps.contiguous(self.w_hh), d_pre=d_pre, gates=self.gates,
                         cs=self.cs, tanh_c=self.tanh_c, d_out=d_out, d_cs=d_cs, dh_next=dh,
                         dc=dc)
@@ -273,7 +278,7 @@ class GRUSequence(Function):
         hs = _states(xp, steps_count, layout.rows_to_work(h0))  # (T+1, B, H)
         hn = xp.zeros((steps_count, batch, hidden), dtype=pre_x.dtype)  # W_hn h + b_hn
         steps = select(xp, batch, hidden, pre_x.dtype)
-        _forward_steps(steps, steps.gru_forward, steps.gru_forward_sequence, layout, w_hh_t,
+        _forward_steps(steps, "gru_forward", layout, w_hh_t,
                        gates=gates, b_hn=b_hn, hs=hs, hn=hn)
         self.layout, self.steps, self.w_hh = layout, steps, w_hh
         self.gates, self.hn, self.hs = gates, hn, hs
@@ -289,7 +294,7 @@ class GRUSequence(Function):
         dh_next = xp.zeros_like(carry)  # (B, H): dA_h,{t+1} W_hh
         d_pre = xp.zeros_like(self.gates)  # dA_h (T, B, 3H)
         d_pre_n = xp.zeros(d_out.shape, dtype=d_out.dtype)  # dA_x, n rows (T, B, H)
-        _backward_steps(steps, steps.gru_backward, steps.gru_backward_sequence, layout,
+        _backward_steps(steps, "gru_backward", layout,
                         steps.contiguous(self.w_hh), d_pre=d_pre, d_pre_n=d_pre_n,
                         gates=self.gates, hn=self.hn, hs=self.hs, d_out=d_out,
                         dh_next=dh_next, carry=carry)
@@ -329,7 +334,7 @@ class RNNSequence(Function):
         if not layout.all_full:  # padded steps output zero, never computed: a select
             xp.copyto(hs[1:], 0, where=layout.index("padding", pre_x)[..., None])
         self.steps = select(xp, batch, hidden, pre_x.dtype)
-        _forward_steps(self.steps, self.steps.rnn_forward, self.steps.rnn_forward_sequence,
+        _forward_steps(self.steps, "rnn_forward",
                        layout, _transposed(w_hh), hs=hs, relu=self.relu)
         self.w_hh, self.hs = w_hh, hs
         self.spare = pre_x if pre_x.flags.c_contiguous else None  # (T, B, H), for dA
@@ -345,7 +350,7 @@ class RNNSequence(Function):
         if d_pre is None:
             d_pre = xp.empty(d_out.shape, dtype=d_out.dtype)
         d_pre[...] = 0
-        _backward_steps(steps, steps.rnn_backward, steps.rnn_backward_sequence, layout,
+        _backward_steps(steps, "rnn_backward", layout,
                         steps.contiguous(self.w_hh), d_pre=d_pre, hs=self.hs, d_out=d_out,
                         dh_next=dh, relu=self.relu)
         return (layout.from_work(d_pre), layout.rows_from_work(dh),

@@ -177,3 +177,23 @@ def test_a_float_result_into_an_integer_tensor_is_refused():
         counts.add_(0.5)
     counts.add_(2)  # int into int is fine
     assert counts.tolist() == [2, 2, 2]
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+@pytest.mark.parametrize("method", ["add_", "sub_"])
+def test_add_and_sub_with_alpha_outside_the_graph_are_the_composed_ops_bit_for_bit(
+        method, dtype):
+    """An optimizer's ``p.data.add_(g, alpha=-lr)`` skips the product's node, not its
+    rounding: the same bits as ``p + g * alpha`` through the graph's ops, for a Tensor, an
+    array or a number, with the number in the tensor's dtype."""
+    rng = np.random.default_rng(0)
+    p0, g0 = (rng.standard_normal((3, 4)).astype(dtype) for _ in range(2))
+    combine = {"add_": engine.add, "sub_": engine.sub}[method]
+    for other, alpha in ((tensor(g0), -0.1), (tensor(g0), 3), (g0, 0.7), (2.5, -0.3)):
+        p = tensor(p0.copy())
+        with no_grad():
+            scaled = other * alpha if isinstance(other, float) else tensor(other) * alpha
+            want = combine(tensor(p0), scaled).numpy()
+        assert getattr(p, method)(other, alpha=alpha) is p
+        np.testing.assert_array_equal(p.numpy(), want)
+        assert p.dtype == want.dtype

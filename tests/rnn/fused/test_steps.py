@@ -1,5 +1,5 @@
-"""rnn.fused.steps: the sigmoid-by-half helper, and each step method taking only what it
-reads (the CUDA wrappers take the rest)."""
+"""rnn.fused.steps: the sigmoid-by-half helper, each sequence method taking only what it
+reads (the CUDA wrappers take the same), and the step views of a padded batch."""
 
 import ast
 import inspect
@@ -36,7 +36,9 @@ def test_gate_rows_treat_each_gate_of_a_slab_by_its_activation(kind):
     pre = np.random.default_rng(0).standard_normal((2, record.gates * hidden)) * 4
     halved = pre * np.repeat([0.5 if a == "sigmoid" else 1.0 for a in record.activations],
                              hidden)
-    values = rows.activate(np.tanh(halved))
+    scale, shift = rows.activation(len(pre))
+    assert scale.shape == shift.shape == pre.shape
+    values = np.tanh(halved) * scale + shift
     slopes = rows.slopes(values, out=np.empty_like(values))
     for k, activation in enumerate(record.activations):
         block = slice(k * hidden, (k + 1) * hidden)
@@ -50,9 +52,9 @@ def test_gate_rows_treat_each_gate_of_a_slab_by_its_activation(kind):
 
 
 @pytest.mark.parametrize("name", STEPS)
-def test_each_array_step_reads_every_argument_it_takes(name):
-    """The step interface: keyword arguments, each one read in the method's body."""
-    method = getattr(ArraySteps, name)
+def test_each_array_sequence_reads_every_argument_it_takes(name):
+    """The sequence interface: keyword arguments, each one read in the method's body."""
+    method = getattr(ArraySteps, name + "_sequence")
     parameters = inspect.signature(method).parameters
     assert all(p.kind is p.KEYWORD_ONLY for n, p in parameters.items() if n != "self")
     body = ast.parse(textwrap.dedent(inspect.getsource(method)))
@@ -61,12 +63,17 @@ def test_each_array_step_reads_every_argument_it_takes(name):
 
 
 @pytest.mark.parametrize("name", STEPS)
-def test_the_cuda_wrappers_take_the_array_steps_arguments_and_the_products(name):
-    """The same keywords, plus what the kernels take for their own product (the weights,
-    and for backward the rows of the next step), all optional there."""
-    array_side = set(inspect.signature(getattr(ArraySteps, name)).parameters) - {"self"}
-    cuda_side = inspect.signature(getattr(CudaSteps, name)).parameters
-    extra = {"w_hh_t"} if name.endswith("forward") else {"w_hh", "next_rows"}
-    assert set(cuda_side) - {"self"} == array_side | extra
-    assert all(cuda_side[n].default is not inspect.Parameter.empty
-               for n in extra | ({"recurrent"} & array_side))
+def test_the_cuda_wrappers_take_the_array_steps_arguments(name):
+    """A CUDA sequence takes the keywords of the arrays' sequence; a CUDA step those less
+    the lengths, with the step (t, rows) and, optional, the product or the weights (and for
+    backward the rows of the next step) instead."""
+    def keywords(cls, method):
+        return set(inspect.signature(getattr(cls, method)).parameters) - {"self"}
+
+    sequence = keywords(ArraySteps, name + "_sequence")
+    assert keywords(CudaSteps, name + "_sequence") == sequence
+    weights = {"w_hh_t"} if name.endswith("forward") else {"w_hh"}
+    optional = weights | ({"recurrent"} if name.endswith("forward") else {"next_rows"})
+    step = inspect.signature(getattr(CudaSteps, name)).parameters
+    assert set(step) - {"self"} == sequence - weights - {"lengths"} | {"t", "rows"} | optional
+    assert all(step[n].default is not inspect.Parameter.empty for n in optional)
