@@ -1,8 +1,9 @@
 """Which way the fused ops run their steps: WAYS, select, use_way.
 
     "arrays"    array operations (``rnn.fused.steps.ArraySteps``: NumPy, or CuPy's own
-                kernels): the product h_{t-1} W_hh^T, then a dozen elementwise operations,
-                each a pass over the step's slab; the way on the CPU;
+                kernels), one Python loop per sequence: per step the product
+                h_{t-1} W_hh^T, then a few elementwise operations, each a pass over the
+                step's slab; the way on the CPU;
     "gates"     per step, the product by cuBLAS into a buffer, then ONE CUDA kernel for all
                 the gate arithmetic (two host calls per step, each direction of time);
     "step"      per step, ONE kernel for everything: each thread computes its own G dot

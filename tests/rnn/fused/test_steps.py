@@ -11,7 +11,7 @@ import pytest
 
 from rnn.cells import CELL_KINDS
 from rnn.fused.cuda import CudaSteps
-from rnn.fused.steps import ArraySteps, GateRows, sigmoid_from_half
+from rnn.fused.steps import ArraySteps, GateRows, batch_sizes, sigmoid_from_half, step_views
 
 STEPS = [f"{kind}_{pass_}" for kind in ("lstm", "gru", "rnn") for pass_ in ("forward",
                                                                           "backward")]
@@ -77,3 +77,28 @@ def test_the_cuda_wrappers_take_the_array_steps_arguments(name):
     step = inspect.signature(getattr(CudaSteps, name)).parameters
     assert set(step) - {"self"} == sequence - weights - {"lengths"} | {"t", "rows"} | optional
     assert all(step[n].default is not inspect.Parameter.empty for n in optional)
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_step_views_give_each_running_steps_rows_in_order(reverse):
+    """Lengths (3, 3, 1, 0), sorted longest first: steps 0, 1, 2 run rows :3, :2, :2 (a
+    finished row is never given), per-step arrays at step t, per-row arrays whole or cut
+    to the same rows, None kept; backwards in time with ``reverse``."""
+    lengths = np.array([3, 3, 1, 0], dtype=np.int32)
+    sizes = batch_sizes(lengths, 4)
+    assert sizes == [3, 2, 2, 0]
+    per_step = np.arange(4 * 4 * 2).reshape(4, 4, 2)  # (T, B, 2)
+    per_row = np.arange(4 * 5).reshape(4, 5)  # (B, 5)
+    got = list(step_views(sizes, (per_step, None), (per_row,), reverse=reverse))
+    order = [2, 1, 0] if reverse else [0, 1, 2]
+    assert len(got) == 3
+    for t, (step, nothing, rows) in zip(order, got):
+        np.testing.assert_array_equal(step, per_step[t, :sizes[t]])
+        np.testing.assert_array_equal(rows, per_row[:sizes[t]])
+        assert nothing is None
+        assert np.shares_memory(step, per_step) and np.shares_memory(rows, per_row)
+
+
+def test_batch_sizes_of_a_full_batch_are_every_row():
+    assert batch_sizes(np.array([5, 5], dtype=np.int32), 5) == [2] * 5
+    assert batch_sizes(np.array([], dtype=np.int32), 3) == [0, 0, 0]
