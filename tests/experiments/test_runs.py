@@ -229,6 +229,15 @@ def test_the_nan_guard_says_when_the_checkpoint_is_an_earlier_runs(halfway, tmp_
 # ---------------------------------------------------------------- 12: Ctrl-C
 
 
+@pytest.fixture
+def python_sigint():
+    """Python's own SIGINT handler (KeyboardInterrupt) during the test: a job started in
+    the background begins with SIGINT ignored, and a raised SIGINT would then do nothing."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 def interrupt_in_step(monkeypatch, step, how):
     """Make the first model's gradient clipping of ``step`` press Ctrl-C: a real SIGINT
     ("signal") or a KeyboardInterrupt raised there ("raise")."""
@@ -257,7 +266,7 @@ def resume_as_told(error, monkeypatch):
 
 
 def test_ctrl_c_saves_the_step_and_prints_the_command_that_resumes(
-        monkeypatch, reference, tmp_path, capsys):
+        monkeypatch, reference, tmp_path, capsys, python_sigint):
     interrupt_in_step(monkeypatch, 3, "signal")
     with pytest.raises(SystemExit) as stop:
         run(tmp_path, STEPS)
