@@ -39,7 +39,7 @@ class SequenceLayout:
         self.sorted_lengths = sorted_lengths = lengths[self.order].astype(np.int32)
         steps = np.arange(max_len)[:, None]  # (T, 1)
         self.padding = steps >= sorted_lengths  # (T, B): the padded steps, working order
-        self.batch_sizes = (~self.padding).sum(axis=1).tolist()  # (T,)
+        self.batch_sizes = batch_sizes(sorted_lengths, max_len)  # (T,)
         self.identity = not reverse and bool((self.order == np.arange(batch_size)).all())
         self.time_reversed = reverse and self.all_full  # every row reversed whole: a view
         self.to_steps = reversed_steps(sorted_lengths, max_len) if reverse else None  # (T, B)
@@ -54,7 +54,7 @@ class SequenceLayout:
         self.order = self.inverse = np.arange(batch_size)
         self.sorted_lengths = self.lengths.astype(np.int32)
         self.padding = np.zeros((max_len, batch_size), dtype=bool)
-        self.batch_sizes = [batch_size] * max_len
+        self.batch_sizes = batch_sizes(self.sorted_lengths, max_len)  # every row, every step
         self.to_steps = self.from_steps = None  # unread: time_reversed gathers by a view
         self._uploaded = {}
 
@@ -101,3 +101,12 @@ class SequenceLayout:
         if self.all_full:
             return self.rows_from_work(states[-1])
         return states[self.index("lengths", states), self.index("inverse", states)]
+
+
+def batch_sizes(lengths, steps):
+    """The rows that run each of ``steps`` steps, sequences sorted longest first:
+    ``lengths`` (B,) (on any device) -> [the count of lengths > t, for t = 0 .. steps-1]."""
+    lengths = backend.to_numpy(lengths)
+    if not lengths.size or lengths[-1] >= steps:  # nothing padded: every row, every step
+        return [lengths.size] * steps
+    return np.count_nonzero(lengths > np.arange(steps)[:, None], axis=1).tolist()

@@ -27,8 +27,8 @@ import itertools
 
 import numpy as np
 
-from engine import backend
 from rnn.cells import CELL_KINDS
+from rnn.fused.layout import batch_sizes
 
 
 def sigmoid_from_half(tanh_of_half):
@@ -78,15 +78,6 @@ class GateRows:
         out *= values
         out += self.one_minus_s
         return out
-
-
-def batch_sizes(lengths, steps):
-    """The rows that run each of ``steps`` steps, sequences sorted longest first:
-    ``lengths`` (B,) (on any device) -> [the count of lengths > t, for t = 0 .. steps-1]."""
-    lengths = backend.to_numpy(lengths)
-    if not lengths.size or lengths[-1] >= steps:  # nothing padded: every row, every step
-        return [lengths.size] * steps
-    return np.count_nonzero(lengths > np.arange(steps)[:, None], axis=1).tolist()
 
 
 def step_views(sizes, per_step, per_row=(), reverse=False):

@@ -11,7 +11,8 @@ import pytest
 
 from rnn.cells import CELL_KINDS
 from rnn.fused.cuda import CudaSteps
-from rnn.fused.steps import ArraySteps, GateRows, batch_sizes, sigmoid_from_half, step_views
+from rnn.fused.layout import batch_sizes
+from rnn.fused.steps import ArraySteps, GateRows, sigmoid_from_half, step_views
 
 STEPS = [f"{kind}_{pass_}" for kind in ("lstm", "gru", "rnn") for pass_ in ("forward",
                                                                           "backward")]
